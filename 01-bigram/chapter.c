@@ -1,0 +1,167 @@
+/* chapter.c - the shared program skeleton of chapters 01-04; see chapter.h. */
+#include "chapter.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "generate.h"
+
+options chapter_default_options(const char *out_dir) {
+    return (options){
+        .data = NULL,
+        .out = out_dir,
+        .iters = 3000,
+        .batch = 32,
+        .block = 8,
+        .lr = 1e-2,
+        .seed = 1337,
+        .eval_interval = 300,
+        .eval_iters = 200,
+        .sample = 0,
+        .temperature = 1.0,
+    };
+}
+
+int load_data(dataset *ds, const char *path, const char *program, error *e) {
+    if (!path)
+        path = data_default_path();
+    if (!path)
+        return error_set(e, "no training text: neither %s nor %s exists (run `make data`, or "
+                            "pass --data PATH for %s)",
+                         DATA_LOCAL_PATH, DATA_SHARED_PATH, program);
+    return dataset_load(ds, path, e);
+}
+
+/* The directory holding this executable, to find common/plot/ beside it. */
+static int exe_dir(char *buf, size_t cap) {
+    ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    return 0;
+}
+
+void plot_loss(const char *out_dir) {
+    char dir[PATH_MAX], script[PATH_MAX + 64], expr[2 * PATH_MAX + 64];
+    if (exe_dir(dir, sizeof dir) != 0)
+        return;
+    snprintf(script, sizeof script, "%s/../common/plot/loss.gp", dir);
+    if (access(script, R_OK) != 0 || strchr(out_dir, '\'')) {
+        printf("note: not plotting (no %s, or a quote in the output path)\n", script);
+        return;
+    }
+    snprintf(expr, sizeof expr, "csv='%s/loss.csv'; out='%s/loss.png'", out_dir, out_dir);
+    /* fork + exec rather than system(): no shell sees the path */
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("gnuplot", "gnuplot", "-e", expr, script, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        printf("note: gnuplot did not draw %s/loss.png (is gnuplot installed? `make deps`)\n",
+               out_dir);
+    else
+        printf("plot: %s/loss.png\n", out_dir);
+}
+
+void print_final(const train_result *res) {
+    printf("final step=%ld train_loss=%.4f val_loss=%.4f\n", res->step, res->train_loss,
+           res->val_loss);
+}
+
+/* Generates o->sample characters after a newline prompt (token of '\n' if
+ * the vocabulary has one, else token 0), then ends the line. */
+static int print_sample(language_model *lm, const dataset *ds, const options *o, error *e) {
+    rng r;
+    rng_seed_stream(&r, (uint64_t)o->seed, STREAM_SAMPLE);
+    int start = tokenizer_id(&ds->tok, '\n');
+    if (start < 0)
+        start = 0;
+    sampler_config sc = {(float)o->temperature, o->top_k};
+    printf("--- sample (%ld characters) ---\n", o->sample);
+    if (generate(lm, &ds->tok, &start, 1, o->sample, &sc, &r, stdout, e) != 0)
+        return -1;
+    printf("\n---\n");
+    return 0;
+}
+
+static train_config chapter_train_config(const options *o, const char *csv) {
+    float lr = (float)o->lr;
+    return (train_config){
+        .iters = o->iters,
+        .batch = o->batch,
+        .block = o->block,
+        .eval_interval = o->eval_interval,
+        .eval_iters = o->eval_iters,
+        .adamw = ADAMW_TORCH_DEFAULTS,
+        .decay = DECAY_ALL,
+        .schedule = {lr, lr, 0, o->iters}, /* constant: the lecture's plain recipe */
+        .grad_clip = 0.0f,
+        .csv_path = csv,
+    };
+}
+
+int chapter_main(int argc, char **argv, const chapter *ch) {
+    options o = ch->defaults;
+    error e = {{0}};
+    cli_result cr = cli_parse(argc, argv, &o, ch->options, ch->usage, &e);
+    if (cr == CLI_HELP)
+        return EXIT_SUCCESS;
+    if (cr == CLI_ERROR) {
+        error_print(ch->program, &e);
+        return EXIT_FAILURE;
+    }
+
+    dataset ds;
+    language_model lm = {0};
+    train_state st = {0};
+    int rc = EXIT_FAILURE;
+    if (load_data(&ds, o.data, ch->program, &e) != 0) {
+        error_print(ch->program, &e);
+        return EXIT_FAILURE;
+    }
+    char csv[PATH_MAX];
+    snprintf(csv, sizeof csv, "%s/loss.csv", o.out);
+    rng init_rng;
+    rng_seed_stream(&init_rng, (uint64_t)o.seed, STREAM_INIT);
+    if (dataset_check(&ds, o.block, &e) != 0 || make_dirs(o.out, &e) != 0 ||
+        ch->build(&lm, &o, ds.tok.vocab_size, &init_rng, &e) != 0)
+        goto fail;
+    if (train_state_init(&st, lm.table->total, o.seed, &e) != 0)
+        goto fail;
+    printf("%s: vocab %d, train %zu tokens, val %zu tokens, %zu parameters\n", ch->program,
+           ds.tok.vocab_size, ds.n_train, ds.n_tokens - ds.n_train, lm.table->total);
+    printf("batch %d, block %d, lr %g, %ld steps, seed %ld\n", o.batch, o.block, o.lr, o.iters,
+           o.seed);
+
+    train_config cfg = chapter_train_config(&o, csv);
+    train_result res;
+    if (train_run(&lm, &ds, &cfg, &st, &res, &e) != TRAIN_DONE)
+        goto fail;
+    printf("trained in %.1f s (+%.1f s evaluating); log: %s\n", res.train_seconds,
+           res.eval_seconds, csv);
+    plot_loss(o.out);
+    if (o.sample > 0 && print_sample(&lm, &ds, &o, &e) != 0)
+        goto fail;
+    print_final(&res);
+    rc = EXIT_SUCCESS;
+    goto done;
+fail:
+    fflush(stdout);
+    error_print(ch->program, &e);
+done:
+    train_state_free(&st);
+    if (lm.self)
+        ch->destroy(&lm);
+    dataset_free(&ds);
+    return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * chapter.h - the program every chapter's binary is.
+ *
+ * Chapters 01-04 all do the same thing around their model: read options,
+ * load the text, build the model, train it, write the loss log and plot,
+ * print a sample and the final losses. Only the model differs, so each
+ * chapter's main() describes its model in a `chapter` struct and hands over
+ * to chapter_main(). The last line on stdout is always
+ *     final step=N train_loss=X val_loss=Y
+ * so scripts (and the tests) can read the result.
+ */
+#ifndef BIGRAM_CHAPTER_H
+#define BIGRAM_CHAPTER_H
+
+#include <stdio.h>
+
+#include "../common/cli.h"
+#include "../common/error.h"
+#include "../common/rng.h"
+#include "../common/train.h"
+
+typedef struct {
+    const char *program;  /* e.g. "bigram" (for error messages) */
+    const char *usage;    /* first lines of --help */
+    unsigned options;     /* which shared options apply (cli.h) */
+    options defaults;
+    /* Builds the model for these options and vocabulary size, initialised
+     * from r, and returns it as a language_model. */
+    int (*build)(language_model *lm, const options *o, int vocab_size, rng *r, error *e);
+    void (*destroy)(language_model *lm);
+} chapter;
+
+int chapter_main(int argc, char **argv, const chapter *ch);
+
+/* The options every chapter shares, with the lecture's defaults. */
+options chapter_default_options(const char *out_dir);
+
+/* Resolves --data (or the default search) and loads the dataset. */
+int load_data(dataset *ds, const char *path, const char *program, error *e);
+
+/* Plots out_dir/loss.csv into out_dir/loss.png with gnuplot, if it is
+ * installed; prints a note and returns otherwise. */
+void plot_loss(const char *out_dir);
+
+/* Prints "final step=N train_loss=X val_loss=Y", the line scripts read. */
+void print_final(const train_result *res);
+
+#endif

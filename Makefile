@@ -1,0 +1,123 @@
+# gpt-from-scratch in C - one Makefile for every chapter.
+#
+#   make              build every chapter (and 06-cuda when nvcc is present)
+#   make run          install what is missing, get the data, train, plot, sample
+#   make test         run every Check suite (make test-01 ... test-06, test-common)
+#   make bench        speed of the GPT against the PyTorch peer
+#   make plot         redraw the loss plots from runs/*/loss.csv
+#   make deps | data | clean | test-asan | test-valgrind | cuda | bench-cuda
+#
+# Knobs: BLAS=0 builds without OpenBLAS (the project's own loops);
+#        CC=clang; ARCH=-march=x86-64-v3 for a portable binary.
+
+CC      ?= cc
+BLAS    ?= 1
+ARCH    ?= -march=native
+OPT     ?= -O2
+# Where objects, test binaries and (for variants) chapter binaries go.
+BUILD   ?= build/default
+BIN     ?= .
+# Sanitizer variant: SAN=1 adds address + undefined behaviour sanitizers.
+SAN     ?= 0
+
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L
+CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic $(OPT) $(ARCH) -g -fopenmp -MMD -MP
+LDLIBS  += -lm
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+# OpenBLAS, OpenMP build, linked by its own path so that the pthread build
+# that libopenblas-dev would make the default libblas is never picked up.
+OPENBLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
+OPENBLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-openmp
+ifeq ($(BLAS),1)
+CPPFLAGS += -DUSE_BLAS -I$(OPENBLAS_INC)
+BLAS_LIBS = -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -lopenblas
+endif
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+
+# ---------------------------------------------------------------- sources
+COMMON_SRC = common/error.c common/rng.c common/tokenizer.c common/data.c common/params.c \
+             common/adamw.c common/log.c common/cli.c common/train.c
+CH01_SRC   = 01-bigram/embedding.c 01-bigram/crossentropy.c 01-bigram/bigram.c \
+             01-bigram/generate.c 01-bigram/chapter.c
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+COMMON_OBJ = $(call obj,$(COMMON_SRC))
+CH01_OBJ   = $(call obj,$(CH01_SRC))
+
+BIGRAM     = $(BIN)/01-bigram/bigram
+PROGRAMS   = $(BIGRAM)
+
+# Each chapter's tests: its Check suite and shell tests of its program.
+TESTS_COMMON = $(BUILD)/tests/test_common
+TESTS_01     = $(BUILD)/tests/test_01_bigram tests/cli_01_bigram.sh
+ALL_TESTS    = $(TESTS_COMMON) $(TESTS_01)
+SUITES       = $(filter-out %.sh,$(ALL_TESTS))
+
+.PHONY: all deps data run plot test test-common test-01 bench clean test-asan test-valgrind
+all: $(PROGRAMS) $(SUITES)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(BIGRAM): $(call obj,01-bigram/main.c) $(CH01_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Test suites link the same objects as the programs, plus Check.
+$(BUILD)/tests/test_common: $(BUILD)/tests/test_common.o $(BUILD)/tests/testutil.o $(COMMON_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+$(BUILD)/tests/test_01_bigram: $(BUILD)/tests/test_01_bigram.o $(BUILD)/tests/testutil.o \
+                               $(CH01_OBJ) $(COMMON_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+
+# ---------------------------------------------------------------- set-up
+deps:
+	@common/deps.sh
+
+data:
+	@common/get-data.sh
+
+# ---------------------------------------------------------------- the main job
+RUNS = runs
+run: deps
+	@$(MAKE) --no-print-directory all
+	@common/get-data.sh
+	$(BIGRAM) --sample 300
+	@$(MAKE) --no-print-directory plot
+
+plot:
+	@gnuplot -e "files='$(RUNS)/01-bigram/loss.csv'; titles='bigram'; out='$(RUNS)/compare.png'" \
+	    common/plot/compare.gp && echo "plot: $(RUNS)/compare.png"
+	@gnuplot -e "files='$(RUNS)/01-bigram/loss.csv'; titles='bigram'; term='dumb'" \
+	    common/plot/compare.gp
+
+# ---------------------------------------------------------------- tests
+# tests/run-suites.sh runs each suite under `timeout`, sums Check's totals,
+# treats exit 77 as a skip, and fails on any failure or when nothing ran.
+# BIN tells the shell tests where this build's programs are.
+RUN_SUITES = BIN=$(BIN) tests/run-suites.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(RUN_SUITES) $(ALL_TESTS)
+
+test-common: deps
+	@$(MAKE) --no-print-directory $(TESTS_COMMON)
+	@$(RUN_SUITES) $(TESTS_COMMON)
+test-01: deps
+	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_01)) $(BIGRAM)
+	@$(RUN_SUITES) $(TESTS_01)
+
+clean:
+	rm -rf build $(PROGRAMS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

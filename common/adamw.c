@@ -1,0 +1,56 @@
+/* adamw.c - AdamW, clipping and the schedule; see adamw.h. */
+#include "adamw.h"
+
+#include <math.h>
+
+void adamw_update(float *params, const float *grads, float *m, float *v, size_t n,
+                  const adamw_config *c, float lr, float weight_decay, long step) {
+    /* Early on, m and v are biased toward their zero start; dividing by
+     * (1 - beta^t) undoes that. Computed as torch does: in float, with the
+     * bias correction of v applied to sqrt(v). */
+    float bias1 = 1.0f - powf(c->beta1, (float)step);
+    float bias2_sqrt = sqrtf(1.0f - powf(c->beta2, (float)step));
+    float step_size = lr / bias1;
+    float shrink = 1.0f - lr * weight_decay;
+    /* every element is independent: safe to split across threads */
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i];
+        params[i] *= shrink; /* decoupled weight decay */
+        m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g;
+        v[i] = c->beta2 * v[i] + (1.0f - c->beta2) * g * g;
+        float denom = sqrtf(v[i]) / bias2_sqrt + c->eps;
+        params[i] -= step_size * m[i] / denom;
+    }
+}
+
+float grad_norm(const float *g, size_t n) {
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += (double)g[i] * g[i];
+    return (float)sqrt(sum);
+}
+
+float grad_clip(float *g, size_t n, float max_norm) {
+    float norm = grad_norm(g, n);
+    /* torch adds 1e-6 so that a zero gradient does not divide by zero */
+    float scale = max_norm / (norm + 1e-6f);
+    if (scale < 1.0f)
+        for (size_t i = 0; i < n; i++)
+            g[i] *= scale;
+    return norm;
+}
+
+float lr_at(const lr_schedule *s, long step) {
+    if (step < s->warmup)
+        return s->lr * (float)(step + 1) / (float)s->warmup;
+    long span = s->decay_steps - s->warmup;
+    if (span < 1)
+        span = 1;
+    double ratio = (double)(step - s->warmup) / (double)span;
+    if (ratio > 1.0)
+        ratio = 1.0;
+    /* cos goes from 1 to -1 as ratio goes 0 -> 1, so coeff goes 1 -> 0 */
+    double coeff = 0.5 * (1.0 + cos(3.14159265358979323846 * ratio));
+    return (float)(s->min_lr + coeff * (s->lr - s->min_lr));
+}

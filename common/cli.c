@@ -1,0 +1,219 @@
+/* cli.c - the shared option table and its parser; see cli.h. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { KIND_INT, KIND_LONG, KIND_DOUBLE, KIND_STRING, KIND_FLAG } value_kind;
+
+typedef struct {
+    const char *name;
+    const char *arg;   /* placeholder in --help, NULL for a flag */
+    value_kind kind;
+    size_t offset;     /* where the value goes in `options` */
+    double min, max;   /* allowed range for numbers */
+    unsigned group;
+    const char *help;
+} option_spec;
+
+/* Upper bounds that keep every size product far from overflow and every
+ * allocation sane; a value past them is surely a typo. */
+#define MAX_ITERS 1000000000L
+#define MAX_BATCH 65536
+#define MAX_BLOCK 65536
+#define MAX_WIDTH 65536
+#define MAX_LAYERS 1024
+#define MAX_TOKENS 1000000000L
+#define MAX_SEED ((double)LONG_MAX)
+
+#define FIELD(f) offsetof(options, f)
+
+static const option_spec SPECS[] = {
+    {"data", "PATH", KIND_STRING, FIELD(data), 0, 0, OPT_DATA,
+     "UTF-8 text to train on (default: data/input.txt, else ../shared/data/tinyshakespeare.txt)"},
+    {"iters", "N", KIND_LONG, FIELD(iters), 1, MAX_ITERS, OPT_TRAINING, "training steps"},
+    {"batch", "N", KIND_INT, FIELD(batch), 1, MAX_BATCH, OPT_TRAINING, "sequences per batch (B)"},
+    {"block", "N", KIND_INT, FIELD(block), 1, MAX_BLOCK, OPT_TRAINING, "context length (T)"},
+    {"lr", "X", KIND_DOUBLE, FIELD(lr), 1e-12, 10, OPT_TRAINING, "learning rate"},
+    {"seed", "N", KIND_LONG, FIELD(seed), 0, MAX_SEED, OPT_SEED, "random seed"},
+    {"eval-interval", "N", KIND_LONG, FIELD(eval_interval), 1, MAX_ITERS, OPT_TRAINING,
+     "evaluate every N steps"},
+    {"eval-iters", "N", KIND_INT, FIELD(eval_iters), 1, 1000000, OPT_TRAINING,
+     "batches per split in an evaluation"},
+    {"out", "DIR", KIND_STRING, FIELD(out), 0, 0, OPT_TRAINING,
+     "output directory (loss.csv, loss.png, checkpoints)"},
+    {"sample", "N", KIND_LONG, FIELD(sample), 0, MAX_TOKENS, OPT_TRAINING,
+     "characters to generate after training (0: none)"},
+    {"n-embd", "N", KIND_INT, FIELD(n_embd), 1, MAX_WIDTH, OPT_N_EMBD, "embedding width (C)"},
+    {"n-head", "N", KIND_INT, FIELD(n_head), 1, MAX_WIDTH, OPT_N_HEAD,
+     "attention heads (must divide n-embd)"},
+    {"n-layer", "N", KIND_INT, FIELD(n_layer), 1, MAX_LAYERS, OPT_N_LAYER, "transformer blocks"},
+    {"dropout", "P", KIND_DOUBLE, FIELD(dropout), 0, 0.95, OPT_DROPOUT,
+     "dropout probability while training"},
+    {"no-ffn", NULL, KIND_FLAG, FIELD(no_ffn), 0, 0, OPT_NO_FFN,
+     "leave out the feed-forward network (multi-head attention only)"},
+    {"preset", "NAME", KIND_STRING, FIELD(preset), 0, 0, OPT_SCHEDULE,
+     "cpu-small, seed000 or full (set first; other options override it)"},
+    {"min-lr", "X", KIND_DOUBLE, FIELD(min_lr), 0, 10, OPT_SCHEDULE,
+     "learning rate at the end of the cosine decay"},
+    {"warmup", "N", KIND_LONG, FIELD(warmup), 0, MAX_ITERS, OPT_SCHEDULE,
+     "linear warmup steps"},
+    {"resume", "FILE", KIND_STRING, FIELD(resume), 0, 0, OPT_SCHEDULE,
+     "continue training from a last.safetensors"},
+    {"threads", "N", KIND_INT, FIELD(threads), 1, 1024, OPT_THREADS,
+     "CPU threads (default: OMP_NUM_THREADS or all cores)"},
+    {"precision", "P", KIND_STRING, FIELD(precision), 0, 0, OPT_PRECISION,
+     "matmul precision: fp32, tf32 or bf16"},
+    {"ckpt", "FILE", KIND_STRING, FIELD(ckpt), 0, 0, OPT_CKPT, "checkpoint (.safetensors) to read"},
+    {"prompt", "TEXT", KIND_STRING, FIELD(prompt), 0, 0, OPT_SAMPLING,
+     "text to continue (default: a newline)"},
+    {"tokens", "N", KIND_LONG, FIELD(tokens), 0, MAX_TOKENS, OPT_SAMPLING,
+     "characters to generate"},
+    {"temperature", "T", KIND_DOUBLE, FIELD(temperature), 1e-6, 100, OPT_SAMPLING,
+     "divide logits by T before sampling (<1: safer, >1: wilder)"},
+    {"top-k", "K", KIND_INT, FIELD(top_k), 0, 1000000, OPT_SAMPLING,
+     "sample only among the K likeliest characters (0: all)"},
+};
+#define N_SPECS ((int)(sizeof SPECS / sizeof SPECS[0]))
+
+/* Index of --help in the getopt_long table's return values. */
+#define HELP_INDEX N_SPECS
+
+static void *field_ptr(options *o, const option_spec *s) { return (char *)o + s->offset; }
+
+static void print_default(options *o, const option_spec *s) {
+    void *p = field_ptr(o, s);
+    switch (s->kind) {
+    case KIND_INT: printf(" (default %d)", *(int *)p); break;
+    case KIND_LONG: printf(" (default %ld)", *(long *)p); break;
+    case KIND_DOUBLE: printf(" (default %g)", *(double *)p); break;
+    case KIND_STRING:
+        if (*(const char **)p)
+            printf(" (default %s)", *(const char **)p);
+        break;
+    case KIND_FLAG: break;
+    }
+}
+
+static void print_usage(options *o, unsigned mask, const char *usage) {
+    printf("%s\n\nOptions:\n", usage);
+    for (int i = 0; i < N_SPECS; i++) {
+        const option_spec *s = &SPECS[i];
+        if (!(s->group & mask))
+            continue;
+        char left[40];
+        snprintf(left, sizeof left, "--%s%s%s", s->name, s->arg ? " " : "", s->arg ? s->arg : "");
+        printf("  %-22s %s", left, s->help);
+        print_default(o, s);
+        printf("\n");
+    }
+    printf("  %-22s %s\n", "--help", "show this help and exit");
+}
+
+/* Parses a number with strtoll/strtod, rejecting empty strings, trailing
+ * junk, overflow, NaN and values outside [min, max]. */
+static int parse_number(const option_spec *s, const char *text, options *o, error *e) {
+    char *end;
+    errno = 0;
+    if (s->kind == KIND_DOUBLE) {
+        double x = strtod(text, &end);
+        if (end == text || *end != '\0' || isnan(x))
+            return error_set(e, "--%s: '%s' is not a number", s->name, text);
+        if (errno == ERANGE || x < s->min || x > s->max)
+            return error_set(e, "--%s: %s is out of range (%g to %g)", s->name, text, s->min,
+                             s->max);
+        *(double *)field_ptr(o, s) = x;
+        return 0;
+    }
+    long long x = strtoll(text, &end, 10);
+    if (end == text || *end != '\0')
+        return error_set(e, "--%s: '%s' is not a whole number", s->name, text);
+    if (errno == ERANGE || (double)x < s->min || (double)x > s->max)
+        return error_set(e, "--%s: %s is out of range (%.0f to %.0f)", s->name, text, s->min,
+                         s->max);
+    if (s->kind == KIND_INT)
+        *(int *)field_ptr(o, s) = (int)x;
+    else
+        *(long *)field_ptr(o, s) = (long)x;
+    return 0;
+}
+
+static int set_value(const option_spec *s, const char *text, options *o, error *e) {
+    switch (s->kind) {
+    case KIND_FLAG: *(bool *)field_ptr(o, s) = true; return 0;
+    case KIND_STRING:
+        if (text[0] == '\0')
+            return error_set(e, "--%s: the value is empty", s->name);
+        *(const char **)field_ptr(o, s) = text;
+        return 0;
+    default: return parse_number(s, text, o, e);
+    }
+}
+
+cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const char *usage,
+                     error *e) {
+    /* Build getopt_long's table from the specs this program accepts; the
+     * `val` of each entry is its index into SPECS. */
+    struct option table[N_SPECS + 2];
+    int n = 0;
+    for (int i = 0; i < N_SPECS; i++) {
+        if (!(SPECS[i].group & mask))
+            continue;
+        table[n++] = (struct option){SPECS[i].name,
+                                     SPECS[i].kind == KIND_FLAG ? no_argument : required_argument,
+                                     NULL, i};
+    }
+    table[n++] = (struct option){"help", no_argument, NULL, HELP_INDEX};
+    table[n] = (struct option){NULL, 0, NULL, 0};
+
+    opterr = 0;  /* we print our own, single-line errors */
+    optind = 1;  /* getopt keeps global state; reset it so parsing can repeat */
+    for (;;) {
+        int c = getopt_long(argc, argv, ":h", table, NULL);
+        if (c == -1)
+            break;
+        if (c == 'h' || c == HELP_INDEX) {
+            print_usage(opts, mask, usage);
+            return CLI_HELP;
+        }
+        if (c == ':') {
+            error_set(e, "option '%s' needs a value", argv[optind - 1]);
+            return CLI_ERROR;
+        }
+        if (c == '?' || c < 0 || c >= N_SPECS) {
+            error_set(e, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return CLI_ERROR;
+        }
+        if (set_value(&SPECS[c], optarg, opts, e) != 0)
+            return CLI_ERROR;
+    }
+    if (optind < argc) {
+        error_set(e, "unexpected argument '%s' (see --help)", argv[optind]);
+        return CLI_ERROR;
+    }
+    if ((mask & OPT_N_HEAD) && opts->n_head > 0 && opts->n_embd % opts->n_head != 0) {
+        error_set(e, "--n-embd %d is not divisible by --n-head %d", opts->n_embd, opts->n_head);
+        return CLI_ERROR;
+    }
+    return CLI_OK;
+}
+
+const char *cli_peek(int argc, char **argv, const char *name) {
+    size_t len = strlen(name);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, len) != 0)
+            continue;
+        if (a[2 + len] == '=')
+            return a + 3 + len;
+        if (a[2 + len] == '\0' && i + 1 < argc)
+            return argv[i + 1];
+    }
+    return NULL;
+}

@@ -1,0 +1,145 @@
+/* data.c - load, tokenize, split and batch the text; see data.h. */
+#include "data.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int read_file(const char *path, char **bytes, size_t *len, error *e) {
+    *bytes = NULL;
+    *len = 0;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return error_set(e, "cannot open '%s': %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return error_set(e, "'%s' is a directory, not a text file", path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return error_set(e, "cannot open '%s': %s", path, strerror(errno));
+    /* Read in chunks rather than trusting st_size: pipes and /proc files
+     * report 0, and a file may change while we read it. */
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        return error_set(e, "out of memory reading '%s' (%zu bytes)", path, cap);
+    }
+    for (;;) {
+        if (n == cap) {
+            char *grown = cap < SIZE_MAX / 2 ? realloc(buf, 2 * cap) : NULL;
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                return error_set(e, "out of memory reading '%s'", path);
+            }
+            buf = grown, cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return error_set(e, "error reading '%s'", path);
+    }
+    if (n == 0) {
+        free(buf);
+        return error_set(e, "'%s' is empty", path);
+    }
+    *bytes = buf;
+    *len = n;
+    return 0;
+}
+
+const char *data_default_path(void) {
+    if (access(DATA_LOCAL_PATH, R_OK) == 0)
+        return DATA_LOCAL_PATH;
+    if (access(DATA_SHARED_PATH, R_OK) == 0)
+        return DATA_SHARED_PATH;
+    return NULL;
+}
+
+int dataset_from_text(dataset *ds, const char *text, size_t len, error *e) {
+    memset(ds, 0, sizeof *ds);
+    if (tokenizer_build(&ds->tok, text, len, e) != 0)
+        return -1;
+    ds->tokens = malloc(len * sizeof *ds->tokens); /* one id per byte at most */
+    if (!ds->tokens) {
+        tokenizer_free(&ds->tok);
+        return error_set(e, "out of memory for %zu tokens", len);
+    }
+    if (tokenizer_encode(&ds->tok, text, len, ds->tokens, &ds->n_tokens, e) != 0) {
+        dataset_free(ds);
+        return -1;
+    }
+    /* Integer arithmetic, so the split point is exact for any length. It
+     * equals Python's int(0.9 * n) for the sizes we use. */
+    ds->n_train = ds->n_tokens / 100 * TRAIN_PERCENT + ds->n_tokens % 100 * TRAIN_PERCENT / 100;
+    return 0;
+}
+
+int dataset_load(dataset *ds, const char *path, error *e) {
+    char *text;
+    size_t len;
+    memset(ds, 0, sizeof *ds);
+    if (read_file(path, &text, &len, e) != 0)
+        return -1;
+    int rc = dataset_from_text(ds, text, len, e);
+    free(text);
+    if (rc != 0) {
+        char why[ERROR_MAX];
+        snprintf(why, sizeof why, "%s", e->msg);
+        return error_set(e, "%s: %s", path, why);
+    }
+    return 0;
+}
+
+void dataset_free(dataset *ds) {
+    tokenizer_free(&ds->tok);
+    free(ds->tokens);
+    memset(ds, 0, sizeof *ds);
+}
+
+const int *dataset_split(const dataset *ds, split s, size_t *n) {
+    if (s == SPLIT_TRAIN) {
+        *n = ds->n_train;
+        return ds->tokens;
+    }
+    *n = ds->n_tokens - ds->n_train;
+    return ds->tokens + ds->n_train;
+}
+
+int dataset_check(const dataset *ds, int T, error *e) {
+    if (ds->tok.vocab_size < 2)
+        return error_set(e, "the text has only %d distinct character(s); a language model "
+                            "needs at least 2",
+                         ds->tok.vocab_size);
+    static const char *const names[] = {"train", "val"};
+    for (int s = SPLIT_TRAIN; s <= SPLIT_VAL; s++) {
+        size_t n;
+        dataset_split(ds, (split)s, &n);
+        if (n < (size_t)T + 1)
+            return error_set(e, "the %s split has %zu tokens, but a block of %d needs at least "
+                                "%d (use a longer text or a smaller --block)",
+                             names[s], n, T, T + 1);
+    }
+    return 0;
+}
+
+void dataset_batch(const dataset *ds, split s, rng *r, int B, int T, int *x, int *y) {
+    size_t n;
+    const int *tokens = dataset_split(ds, s, &n);
+    for (int b = 0; b < B; b++) {
+        /* a start in [0, n - T) leaves room for the T inputs and the
+         * target one past the last of them */
+        size_t start = (size_t)rng_below(r, n - (size_t)T);
+        memcpy(x + (size_t)b * T, tokens + start, (size_t)T * sizeof *x);
+        memcpy(y + (size_t)b * T, tokens + start + 1, (size_t)T * sizeof *y);
+    }
+}

@@ -1,0 +1,27 @@
+/*
+ * error.h - one way to report a failure: a message buffer filled by the
+ * function that failed, printed once by the program that called it.
+ *
+ * Library code never prints and never exits. A function that can fail takes
+ * an `error *` as its last argument, fills it with one human sentence and
+ * returns -1 (or NULL). main() prints that sentence as the single line on
+ * stderr and exits non-zero. This keeps every error message in one place and
+ * lets the tests check the message text.
+ */
+#ifndef COMMON_ERROR_H
+#define COMMON_ERROR_H
+
+#define ERROR_MAX 512
+
+typedef struct {
+    char msg[ERROR_MAX];
+} error;
+
+/* Formats the message into e (if e is not NULL) and returns -1, so a failing
+ * function can end with `return error_set(e, "...", ...);`. */
+int error_set(error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "PROGRAM: error: MESSAGE" on stderr: the one line a user sees. */
+void error_print(const char *program, const error *e);
+
+#endif

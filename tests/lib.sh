@@ -1,0 +1,96 @@
+# lib.sh - a tiny test harness for shell tests that run the real programs.
+#
+# A shell test sources this file, calls the expect_* functions, and ends
+# with `finish`, which prints Check's summary line so that run-suites.sh
+# adds these checks to the others. Programs are looked up under $BIN (the
+# build's binary root, "." by default) and run under $RUNNER if set (e.g.
+# valgrind), so the same tests serve the sanitizer and valgrind builds.
+
+BIN=${BIN:-.}
+checks=0
+failures=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/gpt-shell-test-XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+ok() { checks=$((checks + 1)); }
+not_ok() {
+    checks=$((checks + 1))
+    failures=$((failures + 1))
+    echo "$0: FAIL: $*"
+}
+
+# run CMD...: runs a program with $RUNNER, capturing stdout, stderr and the
+# exit status in $TMP/out, $TMP/err and $rc.
+run() {
+    # shellcheck disable=SC2086
+    ${RUNNER:-} "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+}
+
+# expect_error PATTERN CMD...: CMD must fail cleanly: a non-zero exit that is
+# not a crash (signal or sanitizer), and stderr exactly one line matching the
+# extended regex PATTERN.
+expect_error() {
+    pattern=$1
+    shift
+    run "$@"
+    lines=$(wc -l <"$TMP/err")
+    if [ "$rc" -eq 0 ]; then
+        not_ok "'$*' exited 0; expected an error matching /$pattern/"
+    elif [ "$rc" -ge 124 ]; then
+        not_ok "'$*' crashed or timed out (exit $rc): $(head -c 400 "$TMP/err")"
+    elif [ "$lines" -ne 1 ]; then
+        not_ok "'$*' printed $lines lines on stderr, expected 1: $(head -c 400 "$TMP/err")"
+    elif ! grep -Eq -e "$pattern" "$TMP/err"; then
+        not_ok "'$*' said '$(cat "$TMP/err")', expected /$pattern/"
+    else
+        ok
+    fi
+}
+
+# expect_ok CMD...: CMD must exit 0.
+expect_ok() {
+    run "$@"
+    if [ "$rc" -ne 0 ]; then
+        not_ok "'$*' exited $rc: $(tail -c 400 "$TMP/err")"
+    else
+        ok
+    fi
+}
+
+# expect_stdout PATTERN: the last run's stdout matches the regex.
+expect_stdout() {
+    if grep -Eq -e "$1" "$TMP/out"; then ok; else not_ok "stdout lacks /$1/: $(tail -c 300 "$TMP/out")"; fi
+}
+
+# expect_last_line PATTERN: the last line of the last run's stdout matches.
+expect_last_line() {
+    if tail -n1 "$TMP/out" | grep -Eq -e "$1"; then
+        ok
+    else
+        not_ok "last line '$(tail -n1 "$TMP/out")' does not match /$1/"
+    fi
+}
+
+# expect_file_starts PATH TEXT: the file exists and its first line is TEXT.
+expect_file_starts() {
+    if [ -f "$1" ] && [ "$(head -n1 "$1")" = "$2" ]; then ok; else not_ok "$1 does not start with '$2'"; fi
+}
+
+finish() {
+    passed=$((checks - failures))
+    pct=0
+    [ "$checks" -gt 0 ] && pct=$((100 * passed / checks))
+    echo "$pct%: Checks: $checks, Failures: $failures, Errors: 0"
+    [ "$failures" -eq 0 ]
+}
+
+# A small Shakespeare-like fixture text (no network, no data/ needed).
+make_fixture_text() {
+    i=0
+    : >"$1"
+    while [ $i -lt 60 ]; do
+        printf 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n' >>"$1"
+        i=$((i + 1))
+    done
+}

@@ -1,0 +1,72 @@
+#!/bin/sh
+# run-suites.sh - run test suites and add up their results.
+#
+#   tests/run-suites.sh SUITE...
+#
+# A suite is a Check binary or a shell test (tests/*.sh) that prints Check's
+# summary line "NN%: Checks: N, Failures: F, Errors: E". Each suite runs
+# under `timeout`. A suite that exits 77 after printing "SKIP: reason" is
+# skipped (a failure when REQUIRE_GPU=1). Anything else that is not a clean
+# summary with exit 0 counts as an error: a crash, a timeout, a valgrind or
+# sanitizer report. The run fails if any check failed or if no check ran.
+#
+# Environment: SUITE_TIMEOUT (seconds per suite, default 600), RUNNER (a
+# command to run each Check binary under, e.g. valgrind), REQUIRE_GPU.
+set -u
+timeout_s=${SUITE_TIMEOUT:-600}
+checks=0 failures=0 errors=0 skipped=0 broken=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+for suite in "$@"; do
+    name=$(basename "$suite")
+    case "$suite" in
+    *.sh) timeout "$timeout_s" sh "$suite" >"$log" 2>&1 ;;
+    *) timeout "$timeout_s" ${RUNNER:-} "$suite" >"$log" 2>&1 ;;
+    esac
+    rc=$?
+    if [ "$rc" -eq 77 ] && grep -q '^SKIP:' "$log"; then
+        reason=$(grep -m1 '^SKIP:' "$log")
+        if [ "${REQUIRE_GPU:-0}" = 1 ]; then
+            echo "$name: $reason, but REQUIRE_GPU=1: counted as an error"
+            errors=$((errors + 1))
+        else
+            echo "$name: $reason"
+            skipped=$((skipped + 1))
+        fi
+        continue
+    fi
+    summary=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" | tail -n1)
+    if [ -z "$summary" ]; then
+        cat "$log"
+        echo "$name: no Check summary (exit status $rc; 124 means it timed out): counted as an error"
+        errors=$((errors + 1))
+        broken=$((broken + 1))
+        continue
+    fi
+    n=$(echo "$summary" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+    f=$(echo "$summary" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+    e=$(echo "$summary" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+    checks=$((checks + n))
+    failures=$((failures + f))
+    errors=$((errors + e))
+    if [ "$f" -gt 0 ] || [ "$e" -gt 0 ] || [ "$rc" -ne 0 ]; then
+        cat "$log"
+        if [ "$f" -eq 0 ] && [ "$e" -eq 0 ]; then
+            echo "$name: exit status $rc with no failed check (a sanitizer or valgrind report?): counted as an error"
+            errors=$((errors + 1))
+        fi
+    fi
+    echo "$name: $summary"
+done
+
+echo "TOTAL: Checks: $checks, Failures: $failures, Errors: $errors, Skipped suites: $skipped"
+if [ "$failures" -gt 0 ] || [ "$errors" -gt 0 ]; then
+    echo "FAILED"
+    exit 1
+fi
+if [ "$checks" -eq 0 ]; then
+    echo "FAILED: no check ran"
+    exit 1
+fi
+echo "PASSED"

@@ -1,0 +1,493 @@
+/*
+ * test_common.c - claims about the shared infrastructure (common/):
+ * the tokenizer round-trips any UTF-8 text and rejects invalid bytes by
+ * offset; the data split and batches are what the chapters assume; the RNG
+ * is reproducible; AdamW matches PyTorch; the CLI rejects bad values.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/adamw.h"
+#include "../common/cli.h"
+#include "../common/data.h"
+#include "../common/log.h"
+#include "../common/params.h"
+#include "../common/rng.h"
+#include "../common/tokenizer.h"
+#include "testutil.h"
+
+/* The first two numbers of seed 1337 (see test_rng_known_values). */
+#define RNG_FIRST_1337 0x0110AA5248D718D8ull
+#define RNG_SECOND_1337 0xED37BA8839FC2D04ull
+
+/* ------------------------------------------------------------ tokenizer */
+
+static void assert_round_trip(const char *text) {
+    tokenizer tok;
+    error e;
+    size_t len = strlen(text), n;
+    ck_assert_int_eq(tokenizer_build(&tok, text, len, &e), 0);
+    int *ids = malloc(len * sizeof *ids);
+    char *back = malloc(len * UTF8_MAX_BYTES + 1);
+    ck_assert_int_eq(tokenizer_encode(&tok, text, len, ids, &n, &e), 0);
+    ck_assert_uint_eq(tokenizer_decode(&tok, ids, n, back), len);
+    ck_assert_str_eq(back, text);
+    for (size_t i = 0; i < n; i++)
+        ck_assert(ids[i] >= 0 && ids[i] < tok.vocab_size);
+    free(ids);
+    free(back);
+    tokenizer_free(&tok);
+}
+
+START_TEST(test_round_trip_ascii) {
+    assert_round_trip("First Citizen:\nBefore we proceed any further, hear me speak.\n");
+}
+END_TEST
+
+START_TEST(test_round_trip_multibyte) {
+    /* 2-, 3- and 4-byte characters: e-acute, euro sign, CJK, an emoji */
+    assert_round_trip("caf\xC3\xA9 \xE2\x82\xAC" "5 \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80!");
+}
+END_TEST
+
+START_TEST(test_vocab_sorted_by_code_point) {
+    tokenizer tok;
+    error e;
+    const char *text = "ba\xC3\xA9" "a\n b"; /* b a e-acute a \n space b */
+    ck_assert_int_eq(tokenizer_build(&tok, text, strlen(text), &e), 0);
+    ck_assert_int_eq(tok.vocab_size, 5);
+    const uint32_t expected[] = {'\n', ' ', 'a', 'b', 0xE9};
+    for (int i = 0; i < 5; i++)
+        ck_assert_uint_eq(tok.chars[i], expected[i]);
+    ck_assert_int_eq(tokenizer_id(&tok, 'a'), 2);
+    ck_assert_int_eq(tokenizer_id(&tok, 'z'), -1);
+    tokenizer_free(&tok);
+}
+END_TEST
+
+/* Each case: bytes, and the offset of the first invalid byte. */
+static const struct {
+    const char *bytes;
+    size_t offset;
+} INVALID[] = {
+    {"ab\x80", 2},              /* lone continuation byte */
+    {"abc\xC3", 3},             /* truncated 2-byte sequence */
+    {"a\xE2\x82", 1},           /* truncated 3-byte sequence */
+    {"xy\xC3\x28z", 2},         /* lead byte not followed by a continuation */
+    {"\xC0\xAF", 0},            /* overlong encoding of '/' */
+    {"ok\xED\xA0\x80", 2},      /* UTF-16 surrogate U+D800 */
+    {"\xF4\x90\x80\x80", 0},    /* U+110000, past Unicode */
+    {"hello \xFF", 6},          /* 0xFF is never valid */
+};
+
+START_TEST(test_invalid_utf8_names_offset) {
+    tokenizer tok;
+    error e = {{0}};
+    const char *bytes = INVALID[_i].bytes;
+    ck_assert_int_eq(tokenizer_build(&tok, bytes, strlen(bytes), &e), -1);
+    char expected[64];
+    snprintf(expected, sizeof expected, "invalid UTF-8 at byte offset %zu", INVALID[_i].offset);
+    ck_assert_msg(strstr(e.msg, expected), "message '%s' lacks '%s'", e.msg, expected);
+}
+END_TEST
+
+START_TEST(test_unknown_character_rejected) {
+    tokenizer tok;
+    error e = {{0}};
+    ck_assert_int_eq(tokenizer_build(&tok, "hello", 5, &e), 0);
+    int ids[8];
+    size_t n;
+    ck_assert_int_eq(tokenizer_encode(&tok, "hex", 3, ids, &n, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "'x' at byte offset 2 is not in the vocabulary"));
+    tokenizer_free(&tok);
+}
+END_TEST
+
+START_TEST(test_from_chars_validates) {
+    tokenizer tok;
+    error e;
+    const uint32_t good[] = {'\n', 'a', 0x1F600};
+    const uint32_t unsorted[] = {'b', 'a'};
+    const uint32_t surrogate[] = {'a', 0xD800};
+    ck_assert_int_eq(tokenizer_from_chars(&tok, good, 3, &e), 0);
+    ck_assert_int_eq(tokenizer_id(&tok, 0x1F600), 2);
+    tokenizer_free(&tok);
+    ck_assert_int_eq(tokenizer_from_chars(&tok, unsorted, 2, &e), -1);
+    ck_assert_int_eq(tokenizer_from_chars(&tok, surrogate, 2, &e), -1);
+    ck_assert_int_eq(tokenizer_from_chars(&tok, good, 0, &e), -1);
+}
+END_TEST
+
+/* ------------------------------------------------------------ data */
+
+START_TEST(test_split_sizes) {
+    /* 1000 characters: 900 train, 100 val */
+    char text[1001];
+    for (int i = 0; i < 1000; i++)
+        text[i] = (char)('a' + i % 7);
+    text[1000] = '\0';
+    dataset ds;
+    error e;
+    ck_assert_int_eq(dataset_from_text(&ds, text, 1000, &e), 0);
+    ck_assert_uint_eq(ds.n_tokens, 1000);
+    ck_assert_uint_eq(ds.n_train, 900);
+    size_t n_val;
+    const int *val = dataset_split(&ds, SPLIT_VAL, &n_val);
+    ck_assert_uint_eq(n_val, 100);
+    ck_assert_ptr_eq(val, ds.tokens + 900);
+    dataset_free(&ds);
+    /* Tiny Shakespeare's size gives PyTorch's int(0.9 * n) = 1003854 */
+    ds.n_tokens = 1115394;
+    ds.n_train = ds.n_tokens / 100 * TRAIN_PERCENT + ds.n_tokens % 100 * TRAIN_PERCENT / 100;
+    ck_assert_uint_eq(ds.n_train, 1003854);
+}
+END_TEST
+
+START_TEST(test_batch_targets_are_shifted_inputs) {
+    char text[400];
+    for (int i = 0; i < 400; i++)
+        text[i] = (char)('A' + (i * 7) % 26);
+    dataset ds;
+    error e;
+    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, &e), 0);
+    enum { B = 4, T = 9 };
+    int x[B * T], y[B * T];
+    rng r;
+    rng_seed(&r, 7);
+    for (int split_id = SPLIT_TRAIN; split_id <= SPLIT_VAL; split_id++) {
+        size_t n;
+        const int *tokens = dataset_split(&ds, (split)split_id, &n);
+        for (int rep = 0; rep < 20; rep++) {
+            dataset_batch(&ds, (split)split_id, &r, B, T, x, y);
+            for (int b = 0; b < B; b++) {
+                /* find where the row starts in its split: it must be a real
+                 * window of the split, and y must be that window moved by 1 */
+                const int *row = x + b * T;
+                size_t start = n;
+                for (size_t s = 0; s + T < n && start == n; s++)
+                    if (memcmp(tokens + s, row, T * sizeof *row) == 0 &&
+                        memcmp(tokens + s + 1, y + b * T, T * sizeof *row) == 0)
+                        start = s;
+                ck_assert_msg(start < n, "row %d is not a window of the split", b);
+                for (int t = 0; t + 1 < T; t++)
+                    ck_assert_int_eq(y[b * T + t], x[b * T + t + 1]);
+            }
+        }
+    }
+    dataset_free(&ds);
+}
+END_TEST
+
+START_TEST(test_dataset_check) {
+    dataset ds;
+    error e = {{0}};
+    /* 20 tokens: 18 train, 2 val */
+    ck_assert_int_eq(dataset_from_text(&ds, "abcdefghijklmnopqrst", 20, &e), 0);
+    ck_assert_int_eq(dataset_check(&ds, 1, &e), 0);
+    ck_assert_int_eq(dataset_check(&ds, 2, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "val split has 2 tokens"));
+    dataset_free(&ds);
+    ck_assert_int_eq(dataset_from_text(&ds, "aaaaaaaaaaaaaaaaaaaa", 20, &e), 0);
+    ck_assert_int_eq(dataset_check(&ds, 1, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "only 1 distinct character"));
+    dataset_free(&ds);
+}
+END_TEST
+
+START_TEST(test_read_file_errors) {
+    const char *dir = test_tmpdir();
+    char *bytes;
+    size_t len;
+    error e = {{0}};
+    char missing[600];
+    snprintf(missing, sizeof missing, "%s/missing.txt", dir);
+    ck_assert_int_eq(read_file(missing, &bytes, &len, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "No such file"));
+    ck_assert_int_eq(read_file(dir, &bytes, &len, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "is a directory"));
+    const char *empty = test_write_file(dir, "empty.txt", "", 0);
+    ck_assert_int_eq(read_file(empty, &bytes, &len, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "is empty"));
+    const char *good = test_write_file(dir, "good.txt", "hello\n", 6);
+    ck_assert_int_eq(read_file(good, &bytes, &len, &e), 0);
+    ck_assert_uint_eq(len, 6);
+    ck_assert_int_eq(memcmp(bytes, "hello\n", 6), 0);
+    free(bytes);
+    /* a dataset from a file with invalid UTF-8 names the file and offset */
+    dataset ds;
+    const char *bad = test_write_file(dir, "bad.txt", "abc\xC3(", 5);
+    ck_assert_int_eq(dataset_load(&ds, bad, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "bad.txt: invalid UTF-8 at byte offset 3"));
+}
+END_TEST
+
+/* ------------------------------------------------------------ rng */
+
+START_TEST(test_rng_reproducible) {
+    rng a, b, c;
+    rng_seed(&a, 1337);
+    rng_seed(&b, 1337);
+    rng_seed(&c, 1338);
+    int same_as_other_seed = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t x = rng_u64(&a);
+        ck_assert_uint_eq(x, rng_u64(&b));
+        same_as_other_seed += x == rng_u64(&c);
+    }
+    ck_assert_int_eq(same_as_other_seed, 0);
+}
+END_TEST
+
+START_TEST(test_rng_known_values) {
+    /* The same numbers on every machine: these constants were produced by
+     * this implementation and must never change, or old runs stop being
+     * reproducible. */
+    rng r;
+    rng_seed(&r, 1337);
+    ck_assert_uint_eq(rng_u64(&r), RNG_FIRST_1337);
+    ck_assert_uint_eq(rng_u64(&r), RNG_SECOND_1337);
+    rng_seed(&r, 0); /* seed 0 is a valid seed, not a stuck generator */
+    ck_assert_uint_ne(rng_u64(&r), 0);
+}
+END_TEST
+
+START_TEST(test_rng_distributions) {
+    rng r;
+    rng_seed(&r, 42);
+    enum { N = 200000 };
+    double sum = 0, sum2 = 0, usum = 0;
+    int counts[10] = {0};
+    for (int i = 0; i < N; i++) {
+        float z = rng_normal(&r);
+        sum += z;
+        sum2 += (double)z * z;
+        float u = rng_uniform(&r);
+        ck_assert(u >= 0.0f && u < 1.0f);
+        usum += u;
+        counts[rng_below(&r, 10)]++;
+    }
+    ck_assert_double_eq_tol(sum / N, 0.0, 0.01);
+    ck_assert_double_eq_tol(sum2 / N, 1.0, 0.02);
+    ck_assert_double_eq_tol(usum / N, 0.5, 0.005);
+    for (int k = 0; k < 10; k++)
+        ck_assert_int_eq(abs(counts[k] - N / 10) < N / 100, 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------ adamw */
+
+START_TEST(test_adamw_matches_pytorch) {
+    /* torch.optim.AdamW([p], lr=0.1, betas=(0.9, 0.999), eps=1e-8,
+     * weight_decay=0.01) with p = [1.0, -2.0], grads [0.5, -0.25] then
+     * [0.1, 0.3]: PyTorch gives these two parameter vectors. */
+    float p[2] = {1.0f, -2.0f}, m[2] = {0}, v[2] = {0};
+    adamw_config c = ADAMW_TORCH_DEFAULTS;
+    float g1[2] = {0.5f, -0.25f}, g2[2] = {0.1f, 0.3f};
+    adamw_update(p, g1, m, v, 2, &c, 0.1f, c.weight_decay, 1);
+    ck_assert_float_eq_tol(p[0], 0.899f, 1e-6f);
+    ck_assert_float_eq_tol(p[1], -1.898f, 1e-6f);
+    adamw_update(p, g2, m, v, 2, &c, 0.1f, c.weight_decay, 2);
+    ck_assert_float_eq_tol(p[0], 0.81779695f, 2e-6f);
+    ck_assert_float_eq_tol(p[1], -1.91039658f, 2e-6f);
+}
+END_TEST
+
+START_TEST(test_adamw_no_decay_when_zero) {
+    float p[1] = {3.0f}, g[1] = {0.0f}, m[1] = {0}, v[1] = {0};
+    adamw_config c = ADAMW_NANOGPT;
+    adamw_update(p, g, m, v, 1, &c, 0.5f, 0.0f, 1);
+    ck_assert_float_eq(p[0], 3.0f); /* no gradient, no decay: unchanged */
+    adamw_update(p, g, m, v, 1, &c, 0.5f, 0.1f, 2);
+    ck_assert_float_eq_tol(p[0], 3.0f * (1.0f - 0.05f), 1e-6f);
+}
+END_TEST
+
+START_TEST(test_grad_clip) {
+    float g[2] = {3.0f, 4.0f};
+    ck_assert_float_eq_tol(grad_clip(g, 2, 1.0f), 5.0f, 1e-6f);
+    ck_assert_float_eq_tol(g[0], 0.6f, 1e-5f);
+    ck_assert_float_eq_tol(g[1], 0.8f, 1e-5f);
+    float small[2] = {0.3f, 0.4f};
+    grad_clip(small, 2, 1.0f);
+    ck_assert_float_eq(small[0], 0.3f); /* under the limit: untouched */
+}
+END_TEST
+
+START_TEST(test_lr_schedule) {
+    lr_schedule s = {1e-3f, 1e-4f, 100, 2000};
+    ck_assert_float_eq_tol(lr_at(&s, 0), 1e-5f, 1e-9f);    /* warmup starts at lr/warmup */
+    ck_assert_float_eq_tol(lr_at(&s, 99), 1e-3f, 1e-9f);   /* and reaches lr */
+    ck_assert_float_eq_tol(lr_at(&s, 100), 1e-3f, 1e-9f);  /* cosine starts at lr */
+    ck_assert_float_eq_tol(lr_at(&s, 1050), 5.5e-4f, 1e-8f); /* halfway: the mean */
+    ck_assert_float_eq_tol(lr_at(&s, 2000), 1e-4f, 1e-9f); /* ends at min_lr */
+    ck_assert_float_eq_tol(lr_at(&s, 5000), 1e-4f, 1e-9f);
+    lr_schedule constant = {1e-2f, 1e-2f, 0, 3000};
+    ck_assert_float_eq(lr_at(&constant, 0), 1e-2f);
+    ck_assert_float_eq(lr_at(&constant, 2999), 1e-2f);
+}
+END_TEST
+
+/* ------------------------------------------------------------ params */
+
+START_TEST(test_param_table) {
+    param_table pt = {0};
+    ck_assert_uint_eq(param_table_add(&pt, 2, 65, 32, "wte"), 0);
+    ck_assert_uint_eq(param_table_add(&pt, 1, 32, 0, "h.%d.ln", 3), 65 * 32);
+    ck_assert_uint_eq(pt.total, 65 * 32 + 32);
+    const tensor_info *t = param_table_find(&pt, "h.3.ln");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->ndim, 1);
+    ck_assert_uint_eq(t->size, 32);
+    ck_assert_ptr_null(param_table_find(&pt, "nope"));
+    param_table_free(&pt);
+}
+END_TEST
+
+/* ------------------------------------------------------------ cli */
+
+static cli_result parse(options *o, char *line, error *e) {
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = "prog";
+    for (char *tok = strtok(line, " "); tok && argc < 31; tok = strtok(NULL, " "))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
+    return cli_parse(argc, argv, o, OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N_EMBD | OPT_N_HEAD,
+                     "usage: prog", e);
+}
+
+START_TEST(test_cli_good_values) {
+    options o = {.iters = 5, .batch = 4, .block = 8, .lr = 0.1, .n_embd = 32, .n_head = 4};
+    error e;
+    char line[] = "--iters 100 --lr=3e-4 --batch 7 --data x.txt --seed 0";
+    ck_assert_int_eq(parse(&o, line, &e), CLI_OK);
+    ck_assert_int_eq(o.iters, 100);
+    ck_assert_double_eq_tol(o.lr, 3e-4, 1e-12);
+    ck_assert_int_eq(o.batch, 7);
+    ck_assert_int_eq(o.block, 8); /* untouched default */
+    ck_assert_str_eq(o.data, "x.txt");
+    ck_assert_int_eq(o.seed, 0);
+}
+END_TEST
+
+static const struct {
+    const char *line;
+    const char *message;
+} BAD_OPTIONS[] = {
+    {"--iters 99999999999999999999", "--iters: 99999999999999999999 is out of range"},
+    {"--iters -5", "--iters: -5 is out of range"},
+    {"--batch 0", "--batch: 0 is out of range"},
+    {"--batch 12abc", "--batch: '12abc' is not a whole number"},
+    {"--lr fast", "--lr: 'fast' is not a number"},
+    {"--lr nan", "--lr: 'nan' is not a number"},
+    {"--lr 1e999", "--lr: 1e999 is out of range"},
+    {"--colour red", "unknown option '--colour'"},
+    {"--dropout 0.1", "unknown option '--dropout'"}, /* not in this program's mask */
+    {"--iters", "option '--iters' needs a value"},
+    {"extra", "unexpected argument 'extra'"},
+    {"--n-embd 30 --n-head 4", "--n-embd 30 is not divisible by --n-head 4"},
+    {"--data=", "--data: the value is empty"},
+};
+
+START_TEST(test_cli_bad_values) {
+    options o = {.iters = 5, .batch = 4, .block = 8, .lr = 0.1, .n_embd = 32, .n_head = 4};
+    error e = {{0}};
+    char line[128];
+    snprintf(line, sizeof line, "%s", BAD_OPTIONS[_i].line);
+    ck_assert_int_eq(parse(&o, line, &e), CLI_ERROR);
+    ck_assert_msg(strstr(e.msg, BAD_OPTIONS[_i].message), "'%s': got '%s'", BAD_OPTIONS[_i].line,
+                  e.msg);
+}
+END_TEST
+
+START_TEST(test_cli_peek) {
+    char *argv[] = {"prog", "--iters", "3", "--preset=full", NULL};
+    ck_assert_str_eq(cli_peek(4, argv, "preset"), "full");
+    ck_assert_str_eq(cli_peek(4, argv, "iters"), "3");
+    ck_assert_ptr_null(cli_peek(4, argv, "seed"));
+}
+END_TEST
+
+/* ------------------------------------------------------------ log */
+
+START_TEST(test_loss_log_csv) {
+    const char *dir = test_tmpdir();
+    char path[1200], nested[600];
+    snprintf(nested, sizeof nested, "%s/a/b", dir);
+    error e;
+    ck_assert_int_eq(make_dirs(nested, &e), 0);
+    snprintf(path, sizeof path, "%s/loss.csv", nested);
+    loss_log log;
+    ck_assert_int_eq(loss_log_open(&log, path, false, &e), 0);
+    loss_log_row(&log, 0, 4.5f, 4.25f, 1e-2f, 0.0, 0.0);
+    loss_log_row(&log, 300, 2.5f, 2.75f, 1e-2f, 1.5, 170666.7);
+    loss_log_close(&log);
+    ck_assert_int_eq(loss_log_open(&log, path, true, &e), 0); /* resume appends */
+    loss_log_row(&log, 600, 2.0f, 2.5f, 1e-3f, 1.0, 1000.0);
+    loss_log_close(&log);
+    char *bytes;
+    size_t len;
+    ck_assert_int_eq(read_file(path, &bytes, &len, &e), 0);
+    const char *expected = LOSS_LOG_HEADER "\n"
+                           "0,4.500000,4.250000,0.01,0.0000,0.0\n"
+                           "300,2.500000,2.750000,0.01,1.5000,170666.7\n"
+                           "600,2.000000,2.500000,0.001,1.0000,1000.0\n";
+    ck_assert_uint_eq(len, strlen(expected));
+    ck_assert_int_eq(memcmp(bytes, expected, len), 0);
+    free(bytes);
+}
+END_TEST
+
+static Suite *common_suite(void) {
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("tokenizer");
+    tcase_add_test(tc, test_round_trip_ascii);
+    tcase_add_test(tc, test_round_trip_multibyte);
+    tcase_add_test(tc, test_vocab_sorted_by_code_point);
+    tcase_add_loop_test(tc, test_invalid_utf8_names_offset, 0,
+                        (int)(sizeof INVALID / sizeof INVALID[0]));
+    tcase_add_test(tc, test_unknown_character_rejected);
+    tcase_add_test(tc, test_from_chars_validates);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("data");
+    tcase_add_test(tc, test_split_sizes);
+    tcase_add_test(tc, test_batch_targets_are_shifted_inputs);
+    tcase_add_test(tc, test_dataset_check);
+    tcase_add_test(tc, test_read_file_errors);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("rng");
+    tcase_add_test(tc, test_rng_reproducible);
+    tcase_add_test(tc, test_rng_known_values);
+    tcase_add_test(tc, test_rng_distributions);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("adamw");
+    tcase_add_test(tc, test_adamw_matches_pytorch);
+    tcase_add_test(tc, test_adamw_no_decay_when_zero);
+    tcase_add_test(tc, test_grad_clip);
+    tcase_add_test(tc, test_lr_schedule);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("plumbing");
+    tcase_add_test(tc, test_param_table);
+    tcase_add_test(tc, test_cli_good_values);
+    tcase_add_loop_test(tc, test_cli_bad_values, 0,
+                        (int)(sizeof BAD_OPTIONS / sizeof BAD_OPTIONS[0]));
+    tcase_add_test(tc, test_cli_peek);
+    tcase_add_test(tc, test_loss_log_csv);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(common_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

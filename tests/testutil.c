@@ -1,0 +1,113 @@
+/* testutil.c - see testutil.h. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *test_tmpdir(void) {
+    static char path[512];
+    const char *base = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/gpt-test-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(path)) {
+        perror("mkdtemp");
+        abort();
+    }
+    return path;
+}
+
+const char *test_write_file(const char *dir, const char *name, const void *bytes, size_t len) {
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(bytes, 1, len, f) != len || fclose(f) != 0) {
+        perror(path);
+        abort();
+    }
+    return path;
+}
+
+void fill_normal(float *x, size_t n, float scale, rng *r) {
+    for (size_t i = 0; i < n; i++)
+        x[i] = scale * rng_normal(r);
+}
+
+static double central_difference(objective_fn f, void *ctx, float *x, size_t i, float eps) {
+    float saved = x[i];
+    x[i] = saved + eps;
+    double plus = f(ctx);
+    x[i] = saved - eps;
+    double minus = f(ctx);
+    x[i] = saved;
+    /* divide by the step actually taken in float, not the nominal one */
+    return (plus - minus) / ((double)(saved + eps) - (double)(saved - eps));
+}
+
+double grad_check_elements(objective_fn f, void *ctx, float *x, const float *g, size_t n,
+                           size_t max_elems, float eps) {
+    size_t stride = n > max_elems ? n / max_elems : 1;
+    double worst = 0.0, largest = 0.0;
+    for (size_t i = 0; i < n; i += stride) {
+        double num = central_difference(f, ctx, x, i, eps);
+        double diff = fabs(num - (double)g[i]);
+        if (diff > worst)
+            worst = diff;
+        if (fabs(num) > largest)
+            largest = fabs(num);
+    }
+    if (largest == 0.0) /* an all-zero gradient must match exactly-ish */
+        return worst > 1e-6 ? 1.0 : 0.0;
+    return worst / largest;
+}
+
+double grad_check_directions(objective_fn f, void *ctx, float *x, const float *g, size_t n,
+                             int n_dirs, float eps, rng *r) {
+    float *saved = malloc(n * sizeof *saved), *d = malloc(n * sizeof *d);
+    double worst = 0.0;
+    for (int k = 0; k < n_dirs; k++) {
+        double norm = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            d[i] = rng_normal(r);
+            norm += (double)d[i] * d[i];
+        }
+        double analytic = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            d[i] = (float)(d[i] / sqrt(norm));
+            analytic += (double)g[i] * d[i];
+        }
+        memcpy(saved, x, n * sizeof *x);
+        for (size_t i = 0; i < n; i++)
+            x[i] = saved[i] + eps * d[i];
+        double plus = f(ctx);
+        for (size_t i = 0; i < n; i++)
+            x[i] = saved[i] - eps * d[i];
+        double minus = f(ctx);
+        memcpy(x, saved, n * sizeof *x);
+        double numeric = (plus - minus) / (2.0 * eps);
+        double scale = fmax(fmax(fabs(numeric), fabs(analytic)), 1e-6);
+        double err = fabs(numeric - analytic) / scale;
+        if (err > worst)
+            worst = err;
+    }
+    free(saved);
+    free(d);
+    return worst;
+}
+
+double dot_double(const float *out, const float *w, size_t n) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)out[i] * w[i];
+    return s;
+}
+
+float max_abs_diff(const float *a, const float *b, size_t n) {
+    float m = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float d = fabsf(a[i] - b[i]);
+        if (d > m || isnan(d))
+            m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}

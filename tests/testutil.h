@@ -1,0 +1,57 @@
+/*
+ * testutil.h - helpers the Check suites share: temporary fixtures and
+ * finite-difference gradient checks.
+ */
+#ifndef TESTS_TESTUTIL_H
+#define TESTS_TESTUTIL_H
+
+#include <stddef.h>
+
+#include "../common/rng.h"
+
+/* ---- fixtures: tests never touch data/ or runs/ ---- */
+
+/* Creates a fresh directory under $TMPDIR (or /tmp) and returns its path
+ * (static storage, valid until the next call). */
+const char *test_tmpdir(void);
+
+/* Writes len bytes to dir/name and returns the full path (static storage,
+ * valid until the next call). */
+const char *test_write_file(const char *dir, const char *name, const void *bytes, size_t len);
+
+/* Fills x (n) with N(0, scale^2) values. */
+void fill_normal(float *x, size_t n, float scale, rng *r);
+
+/* ---- gradient checks ----
+ * The function under test computes a scalar objective from parameters x.
+ * We compare the analytic gradient g (from the backward pass) with central
+ * differences (f(x + h) - f(x - h)) / 2h, the objective accumulated in double.
+ *
+ * The error of a tensor is max_i |g_i - numeric_i| / max_i |numeric_i|: how
+ * far off the worst element is, relative to the tensor's largest gradient.
+ * A wrong sign, a missing term or a transposed index gives an error near 1;
+ * float round-off gives ~1e-3 at the step sizes used. */
+typedef double (*objective_fn)(void *ctx);
+
+/* Checks up to max_elems elements of x (n), evenly spread, with step eps.
+ * x is perturbed in place and restored. Returns the error as above. */
+double grad_check_elements(objective_fn f, void *ctx, float *x, const float *g, size_t n,
+                           size_t max_elems, float eps);
+
+/* Checks n_dirs random unit directions d: the numeric derivative along d
+ * against g . d. Returns the largest relative error. Catches errors spread
+ * over many small elements that the element check may miss. */
+double grad_check_directions(objective_fn f, void *ctx, float *x, const float *g, size_t n,
+                             int n_dirs, float eps, rng *r);
+
+/* Error tolerance for the checks above (see the comment there). */
+#define GRAD_TOL 2e-2
+
+/* sum_i out_i * w_i in double: a scalar "loss" whose gradient w.r.t. out is
+ * w, used to test a layer's backward in isolation. */
+double dot_double(const float *out, const float *w, size_t n);
+
+/* Largest |a_i - b_i|. */
+float max_abs_diff(const float *a, const float *b, size_t n);
+
+#endif
