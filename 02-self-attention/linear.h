@@ -1,0 +1,27 @@
+/*
+ * linear.h - the linear (fully connected) layer: every output is a weighted
+ * sum of every input, plus a bias.
+ *
+ *     out[n][o] = bias[o] + sum_c inp[n][c] * w[o][c]
+ *
+ * The weight is stored [out, in] (OC rows of C), as torch.nn.Linear stores
+ * it, so that a row of w is "what output o looks for in the input". This is
+ * the first matrix multiplication of the book, written as the plain triple
+ * loop; chapter 05 puts a BLAS call behind the same signature, and a test
+ * checks the two agree.
+ */
+#ifndef ATTENTION_LINEAR_H
+#define ATTENTION_LINEAR_H
+
+#include <stddef.h>
+
+/* out (N,OC) = inp (N,C) @ w^T + bias, w (OC,C), bias (OC) or NULL. */
+void linear_forward(float *out, const float *inp, const float *w, const float *bias, size_t N,
+                    int C, int OC);
+
+/* dinp (N,C) += dout (N,OC) @ w;  dw (OC,C) += dout^T @ inp;
+ * dbias (OC) += sum over n of dout. dinp and dbias may be NULL. */
+void linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                     const float *w, size_t N, int C, int OC);
+
+#endif
