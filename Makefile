@@ -40,7 +40,8 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 
 # ---------------------------------------------------------------- sources
 COMMON_SRC = common/error.c common/rng.c common/tokenizer.c common/data.c common/params.c \
-             common/adamw.c common/log.c common/cli.c common/train.c
+             common/adamw.c common/log.c common/cli.c common/train.c \
+             common/checkpoint.c
 CH01_SRC   = 01-bigram/embedding.c 01-bigram/crossentropy.c 01-bigram/bigram.c \
              01-bigram/generate.c 01-bigram/chapter.c
 

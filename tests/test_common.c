@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../common/adamw.h"
+#include "../common/checkpoint.h"
 #include "../common/cli.h"
 #include "../common/data.h"
 #include "../common/log.h"
@@ -441,6 +442,160 @@ START_TEST(test_loss_log_csv) {
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ checkpoint */
+
+/* Saves a 2x3 tensor "w", a 4-vector "b" and metadata into dir/name. */
+static const char *save_small(const char *dir, const char *name, float *w, float *b) {
+    static char path[1100];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    for (int i = 0; i < 6; i++)
+        w[i] = (float)i * 0.5f - 1.0f;
+    for (int i = 0; i < 4; i++)
+        b[i] = 100.0f + (float)i;
+    st_entry tensors[] = {{"w", w, 2, {2, 3}}, {"b", b, 1, {4}}};
+    st_meta meta[] = {{"vocab", "\n \"q\\\x01\xC3\xA9"}, {"step", "42"}};
+    error e;
+    ck_assert_int_eq(safetensors_save(path, tensors, 2, meta, 2, &e), 0);
+    return path;
+}
+
+START_TEST(test_checkpoint_round_trip) {
+    float w[6], b[4], w2[6], b2[4];
+    const char *path = save_small(test_tmpdir(), "ok.safetensors", w, b);
+    safetensors st;
+    error e;
+    ck_assert_int_eq(safetensors_load(&st, path, &e), 0);
+    ck_assert_int_eq(st.n_tensors, 2);
+    ck_assert_int_eq(safetensors_read_f32(&st, "w", w2, 2, (size_t[]){2, 3}, &e), 0);
+    ck_assert_int_eq(safetensors_read_f32(&st, "b", b2, 1, (size_t[]){4}, &e), 0);
+    ck_assert_int_eq(memcmp(w, w2, sizeof w), 0);
+    ck_assert_int_eq(memcmp(b, b2, sizeof b), 0);
+    ck_assert_str_eq(safetensors_meta(&st, "vocab"), "\n \"q\\\x01\xC3\xA9");
+    ck_assert_str_eq(safetensors_meta(&st, "step"), "42");
+    ck_assert_ptr_null(safetensors_meta(&st, "nope"));
+    /* the data section starts 8-byte aligned, as safetensors writers do */
+    ck_assert_uint_eq((size_t)(st.data - st.file) % 8, 0);
+    /* a wrong expectation is a clear error, never a silent copy */
+    ck_assert_int_eq(safetensors_read_f32(&st, "w", w2, 2, (size_t[]){3, 2}, &e), -1);
+    ck_assert_str_eq(e.msg, "tensor 'w' has shape [2, 3], expected [3, 2]");
+    ck_assert_int_eq(safetensors_read_f32(&st, "x", w2, 1, (size_t[]){4}, &e), -1);
+    ck_assert_str_eq(e.msg, "tensor 'x' is missing");
+    safetensors_free(&st);
+}
+END_TEST
+
+/* Loads bytes from memory, expecting failure with `message` in the error. */
+static void expect_parse_error(const void *bytes, size_t len, const char *message) {
+    unsigned char *copy = malloc(len ? len : 1);
+    memcpy(copy, bytes, len);
+    safetensors st;
+    error e = {{0}};
+    ck_assert_int_eq(safetensors_parse(&st, copy, len, &e), -1);
+    ck_assert_msg(strstr(e.msg, message), "expected '%s', got '%s'", message, e.msg);
+}
+
+/* A file from a header text and n data bytes. */
+static size_t make_file(unsigned char *buf, const char *header, size_t data_bytes) {
+    size_t h = strlen(header);
+    for (int i = 0; i < 8; i++)
+        buf[i] = (unsigned char)((uint64_t)h >> (8 * i));
+    memcpy(buf + 8, header, h);
+    memset(buf + 8 + h, 0, data_bytes);
+    return 8 + h + data_bytes;
+}
+
+static const struct {
+    const char *header;
+    size_t data_bytes;
+    const char *message;
+} BAD_HEADERS[] = {
+    {"[1,2]", 0, "malformed JSON header: it is not an object"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", 8, "expected ',' or '}'"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}x", 8, "text after"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8, "missing data_offsets"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", 8, "lie outside"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, "shape needs 12"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 8, "lie outside"},
+    {"{\"w\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "unknown dtype 'Q4'"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", 8,
+     "shape too large"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, "non-negative"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],\"data_offsets\":[0,8]}}", 8,
+     "integer too large"},
+    {"{\"__metadata__\":{\"a\":1}}", 0, "values must be strings"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+     "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "appears twice"},
+    {"{\"a\":{\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}}", 0, "nested too deeply"},
+    {"{\"bad\\q\":1}", 0, "bad escape"},
+    {"{\"\\ud800\":1}", 0, "unpaired surrogate"},
+    {"{\"w\xff\":1}", 0, "invalid UTF-8"},
+    {"{\"w", 0, "unterminated string"},
+};
+
+START_TEST(test_checkpoint_bad_headers) {
+    unsigned char buf[512];
+    size_t len = make_file(buf, BAD_HEADERS[_i].header, BAD_HEADERS[_i].data_bytes);
+    expect_parse_error(buf, len, BAD_HEADERS[_i].message);
+}
+END_TEST
+
+START_TEST(test_checkpoint_truncated_and_foreign) {
+    float w[6], b[4];
+    const char *path = save_small(test_tmpdir(), "t.safetensors", w, b);
+    char *bytes;
+    size_t len;
+    error e;
+    ck_assert_int_eq(read_file(path, &bytes, &len, &e), 0);
+    /* every truncation point gives an error, none a crash */
+    for (size_t cut = 0; cut < len; cut++) {
+        unsigned char *copy = malloc(cut ? cut : 1);
+        memcpy(copy, bytes, cut);
+        safetensors st;
+        ck_assert_int_eq(safetensors_parse(&st, copy, cut, &e), -1);
+    }
+    free(bytes);
+    expect_parse_error("hello", 5, "not a safetensors file: only 5 bytes");
+    const char *text = "First Citizen:\nBefore we proceed any further, hear me speak.\n";
+    expect_parse_error(text, strlen(text), "not a safetensors file (or truncated)");
+    /* a header length of 2^63: refused before any allocation */
+    unsigned char huge[16] = {0, 0, 0, 0, 0, 0, 0, 0x80, '{', '}'};
+    expect_parse_error(huge, sizeof huge, "header length 9223372036854775808");
+}
+END_TEST
+
+START_TEST(test_checkpoint_write_fault_keeps_old_file) {
+    const char *dir = test_tmpdir();
+    float w[6], b[4];
+    const char *path = save_small(dir, "keep.safetensors", w, b);
+    char saved_path[1100];
+    snprintf(saved_path, sizeof saved_path, "%s", path);
+    /* a "disk full" after 20 bytes of the next save */
+    safetensors_inject_write_fault(20);
+    float other[6] = {9, 9, 9, 9, 9, 9};
+    st_entry tensors[] = {{"w", other, 2, {2, 3}}};
+    error e = {{0}};
+    ck_assert_int_eq(safetensors_save(saved_path, tensors, 1, NULL, 0, &e), -1);
+    safetensors_inject_write_fault(SIZE_MAX);
+    ck_assert_ptr_nonnull(strstr(e.msg, "No space left on device"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "previous file"));
+    /* the old checkpoint is intact, and no temporary file is left behind */
+    safetensors st;
+    ck_assert_int_eq(safetensors_load(&st, saved_path, &e), 0);
+    float w2[6];
+    ck_assert_int_eq(safetensors_read_f32(&st, "w", w2, 2, (size_t[]){2, 3}, &e), 0);
+    ck_assert_int_eq(memcmp(w, w2, sizeof w), 0);
+    safetensors_free(&st);
+    char cmd[1300];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp", dir);
+    FILE *p = popen(cmd, "r");
+    int n_tmp = -1;
+    ck_assert_int_eq(fscanf(p, "%d", &n_tmp), 1);
+    pclose(p);
+    ck_assert_int_eq(n_tmp, 0);
+}
+END_TEST
+
 static Suite *common_suite(void) {
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("tokenizer");
@@ -480,6 +635,14 @@ static Suite *common_suite(void) {
                         (int)(sizeof BAD_OPTIONS / sizeof BAD_OPTIONS[0]));
     tcase_add_test(tc, test_cli_peek);
     tcase_add_test(tc, test_loss_log_csv);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("checkpoint");
+    tcase_add_test(tc, test_checkpoint_round_trip);
+    tcase_add_loop_test(tc, test_checkpoint_bad_headers, 0,
+                        (int)(sizeof BAD_HEADERS / sizeof BAD_HEADERS[0]));
+    tcase_add_test(tc, test_checkpoint_truncated_and_foreign);
+    tcase_add_test(tc, test_checkpoint_write_fault_keeps_old_file);
     suite_add_tcase(s, tc);
     return s;
 }
