@@ -55,6 +55,21 @@ void optimizer_step(language_model *m, const train_config *cfg, train_state *st,
     }
 }
 
+/* One step on the CPU: loss, gradients, clipping, AdamW. A non-finite loss
+ * is returned before anything is updated, so the model stays as it was. */
+static float cpu_train_step(language_model *m, const int *x, const int *y,
+                            const train_config *cfg, train_state *st, float lr) {
+    float loss = m->forward(m->self, x, y, cfg->batch, cfg->block);
+    if (!isfinite(loss))
+        return loss;
+    memset(m->grads, 0, m->table->total * sizeof *m->grads);
+    m->backward(m->self);
+    if (cfg->grad_clip > 0)
+        grad_clip(m->grads, m->table->total, cfg->grad_clip);
+    optimizer_step(m, cfg, st, lr);
+    return loss;
+}
+
 /* Evaluates both splits, prints and logs the result, and calls the hook. */
 static int evaluate(language_model *m, const dataset *ds, const train_config *cfg,
                     train_state *st, loss_log *log, double ms_per_iter, float lr,
@@ -131,18 +146,16 @@ train_status train_run(language_model *m, const dataset *ds, const train_config 
 
         double t0 = clock_seconds();
         dataset_batch(ds, SPLIT_TRAIN, &st->batch_rng, cfg->batch, cfg->block, x, y);
-        float loss = m->forward(m->self, x, y, cfg->batch, cfg->block);
+        float loss = m->train_step
+                         ? m->train_step(m->self, x, y, cfg->batch, cfg->block, cfg, st, lr)
+                         : cpu_train_step(m, x, y, cfg, st, lr);
         if (!isfinite(loss)) {
             progress_clear(&bar);
-            error_set(e, "the training loss became %s at step %ld; training stopped",
+            error_set(e, "the training loss became %s at step %ld; training stopped (the last "
+                         "checkpoint is kept)",
                       isnan(loss) ? "NaN" : "infinite", step);
             goto done;
         }
-        memset(m->grads, 0, m->table->total * sizeof *m->grads);
-        m->backward(m->self);
-        if (cfg->grad_clip > 0)
-            grad_clip(m->grads, m->table->total, cfg->grad_clip);
-        optimizer_step(m, cfg, st, lr);
         st->step++;
         double dt = clock_seconds() - t0;
         window_seconds += dt;

@@ -29,6 +29,9 @@
 #include "params.h"
 #include "rng.h"
 
+struct train_config;
+struct train_state;
+
 typedef struct {
     void *self;                 /* the model, passed back to every function */
     int vocab_size, block_size;
@@ -44,6 +47,12 @@ typedef struct {
     /* Switches dropout on (training) or off (evaluation, sampling); NULL for
      * models without dropout. */
     void (*set_training)(void *self, bool training);
+    /* Optional: one whole training step done by the model itself (forward,
+     * backward, clipping, AdamW at lr), for models whose parameters live
+     * elsewhere, like a GPU's memory (chapter 06). Returns the loss. NULL:
+     * the loop runs the step on the CPU through params and grads. */
+    float (*train_step)(void *self, const int *x, const int *targets, int B, int T,
+                        const struct train_config *cfg, struct train_state *st, float lr);
 } language_model;
 
 /* Which parameters AdamW's weight decay applies to. */
@@ -53,7 +62,7 @@ typedef enum {
 } decay_rule;
 
 /* Everything that must be saved to resume training exactly. */
-typedef struct {
+typedef struct train_state {
     long step;           /* the next step to run */
     float *m, *v;        /* AdamW moments, same layout as the parameters */
     rng batch_rng;       /* draws the training batches */
@@ -61,7 +70,7 @@ typedef struct {
     float best_val;      /* lowest val loss seen so far */
 } train_state;
 
-typedef struct {
+typedef struct train_config {
     long iters;
     int batch, block;
     long eval_interval;
@@ -74,8 +83,7 @@ typedef struct {
     bool append_csv;           /* continue an existing log (resume) */
     /* Called after every evaluation with the state that would resume from
      * it; returns 0, or -1 (with e set) to stop training with an error. */
-    int (*on_eval)(void *ctx, const train_state *st, float train_loss, float val_loss,
-                   error *e);
+    int (*on_eval)(void *ctx, train_state *st, float train_loss, float val_loss, error *e);
     void *hook_ctx;
     /* When a signal handler sets *stop, training stops after the current
      * step and train_run returns TRAIN_INTERRUPTED. NULL: not watched. */

@@ -14,6 +14,9 @@
 # command to run each Check binary under, e.g. valgrind), REQUIRE_GPU.
 set -u
 timeout_s=${SUITE_TIMEOUT:-600}
+# Check's per-test timeout (4 s by default) is a hang detector, not a speed
+# target: give slow or busy machines room (sanitizer runs multiply it).
+export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-60}
 checks=0 failures=0 errors=0 skipped=0 broken=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -1,0 +1,282 @@
+/* ckpt.c - GPT checkpoints; see ckpt.h. */
+#include "ckpt.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Identifies our files (and their layout version) in __metadata__. */
+#define FORMAT_KEY "format"
+#define FORMAT_VALUE "gpt-from-scratch/1"
+/* The largest sizes a checkpoint may claim: anything beyond is corrupt,
+ * and refusing it keeps a bad file from costing a huge allocation. */
+#define MAX_CKPT_DIM 65536
+#define MAX_CKPT_VOCAB 1114112 /* every Unicode code point */
+
+/* ---------------------------------------------------------------- saving */
+
+/* A small integer or float rendered into its own buffer, so metadata
+ * entries can point at it. */
+typedef struct {
+    char text[40];
+} number;
+
+static number num_i(long long x) {
+    number n;
+    snprintf(n.text, sizeof n.text, "%lld", x);
+    return n;
+}
+static number num_u(uint64_t x) {
+    number n;
+    snprintf(n.text, sizeof n.text, "%" PRIu64, x);
+    return n;
+}
+static number num_f(double x) {
+    number n;
+    snprintf(n.text, sizeof n.text, "%.9g", x); /* round-trips a float exactly */
+    return n;
+}
+
+/* The vocabulary as one UTF-8 string, characters in id order. */
+static char *vocab_string(const tokenizer *tok) {
+    char *s = malloc((size_t)tok->vocab_size * UTF8_MAX_BYTES + 1);
+    if (!s)
+        return NULL;
+    size_t used = 0;
+    for (int i = 0; i < tok->vocab_size; i++)
+        used += (size_t)utf8_encode(tok->chars[i], s + used);
+    s[used] = '\0';
+    return s;
+}
+
+#define MAX_META 32
+
+int gpt_save(const char *path, gpt *m, const tokenizer *tok, const train_state *st,
+             const options *o, error *e) {
+    const gpt_config *c = gpt_get_config(m);
+    const param_table *pt = gpt_params_table(m);
+    float *params = gpt_params(m);
+    char *vocab = vocab_string(tok);
+    int n_tensors = pt->n_tensors + (st ? 2 : 0);
+    st_entry *tensors = calloc((size_t)n_tensors, sizeof *tensors);
+    if (!vocab || !tensors) {
+        free(vocab);
+        free(tensors);
+        return error_set(e, "out of memory saving '%s'", path);
+    }
+    for (int i = 0; i < pt->n_tensors; i++) {
+        const tensor_info *t = &pt->tensors[i];
+        tensors[i] = (st_entry){t->name, params + t->offset, t->ndim, {t->shape[0], t->shape[1]}};
+    }
+    number n_layer = num_i(c->n_layer), n_head = num_i(c->n_head), n_embd = num_i(c->n_embd),
+           block = num_i(c->block_size), vsize = num_i(c->vocab_size);
+    st_meta meta[MAX_META] = {
+        {FORMAT_KEY, FORMAT_VALUE}, {"n_layer", n_layer.text}, {"n_head", n_head.text},
+        {"n_embd", n_embd.text},    {"block_size", block.text}, {"vocab_size", vsize.text},
+        {"vocab", vocab},
+    };
+    int n_meta = 7;
+    /* training state: only in last.safetensors */
+    number step, best, r_batch, r_eval, r_drop, batch, lr, min_lr, warmup, iters, dropout,
+        interval, eval_iters, seed;
+    if (st) {
+        tensors[pt->n_tensors] = (st_entry){"adamw.m", st->m, 1, {pt->total}};
+        tensors[pt->n_tensors + 1] = (st_entry){"adamw.v", st->v, 1, {pt->total}};
+        step = num_i(st->step);
+        best = num_f(st->best_val);
+        r_batch = num_u(st->batch_rng.state);
+        r_eval = num_u(st->eval_rng.state);
+        r_drop = num_u(gpt_dropout_rng(m)->state);
+        batch = num_i(o->batch), lr = num_f(o->lr), min_lr = num_f(o->min_lr);
+        warmup = num_i(o->warmup), iters = num_i(o->iters), dropout = num_f(o->dropout);
+        interval = num_i(o->eval_interval), eval_iters = num_i(o->eval_iters);
+        seed = num_i(o->seed);
+        const st_meta state[] = {
+            {"step", step.text},          {"best_val_loss", best.text},
+            {"rng.batch", r_batch.text},  {"rng.eval", r_eval.text},
+            {"rng.dropout", r_drop.text}, {"train.batch", batch.text},
+            {"train.lr", lr.text},        {"train.min_lr", min_lr.text},
+            {"train.warmup", warmup.text}, {"train.iters", iters.text},
+            {"train.dropout", dropout.text}, {"train.eval_interval", interval.text},
+            {"train.eval_iters", eval_iters.text}, {"train.seed", seed.text},
+        };
+        memcpy(meta + n_meta, state, sizeof state);
+        n_meta += (int)(sizeof state / sizeof state[0]);
+    }
+    int rc = safetensors_save(path, tensors, n_tensors, meta, n_meta, e);
+    free(vocab);
+    free(tensors);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- loading */
+
+/* Parses metadata `key` as an integer in [lo, hi]. */
+static int meta_long(const safetensors *f, const char *key, long long lo, long long hi,
+                     long long *out, error *e) {
+    const char *s = safetensors_meta(f, key);
+    if (!s)
+        return error_set(e, "its metadata lacks '%s'", key);
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE || x < lo || x > hi)
+        return error_set(e, "metadata '%s' = '%s' is not a whole number in [%lld, %lld]", key, s,
+                         lo, hi);
+    *out = x;
+    return 0;
+}
+
+static int meta_int(const safetensors *f, const char *key, int lo, int hi, int *out, error *e) {
+    long long x;
+    if (meta_long(f, key, lo, hi, &x, e) != 0)
+        return -1;
+    *out = (int)x;
+    return 0;
+}
+
+static int meta_u64(const safetensors *f, const char *key, uint64_t *out, error *e) {
+    const char *s = safetensors_meta(f, key);
+    if (!s)
+        return error_set(e, "its metadata lacks '%s'", key);
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE || s[0] == '-')
+        return error_set(e, "metadata '%s' = '%s' is not an unsigned number", key, s);
+    *out = (uint64_t)x;
+    return 0;
+}
+
+static int meta_double(const safetensors *f, const char *key, double *out, error *e) {
+    const char *s = safetensors_meta(f, key);
+    if (!s)
+        return error_set(e, "its metadata lacks '%s'", key);
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s || *end != '\0' || isnan(x))
+        return error_set(e, "metadata '%s' = '%s' is not a number", key, s);
+    *out = x;
+    return 0;
+}
+
+static int read_vocab(const safetensors *f, int vocab_size, tokenizer *tok, error *e) {
+    const char *s = safetensors_meta(f, "vocab");
+    if (!s)
+        return error_set(e, "its metadata lacks 'vocab'");
+    size_t len = strlen(s), pos = 0;
+    uint32_t *cps = malloc((len + 1) * sizeof *cps);
+    if (!cps)
+        return error_set(e, "out of memory reading the vocabulary");
+    int n = 0;
+    while (pos < len) {
+        if (utf8_decode(s, len, &pos, &cps[n]) != 0) {
+            free(cps);
+            return error_set(e, "its vocabulary is not valid UTF-8");
+        }
+        n++;
+    }
+    int rc = 0;
+    if (n != vocab_size)
+        rc = error_set(e, "its vocabulary has %d characters but vocab_size is %d", n, vocab_size);
+    else
+        rc = tokenizer_from_chars(tok, cps, n, e);
+    free(cps);
+    return rc;
+}
+
+/* Prefixes e's message with the checkpoint's path. */
+static int fail_in(const char *path, error *e) {
+    char why[ERROR_MAX];
+    snprintf(why, sizeof why, "%s", e->msg);
+    return error_set(e, "checkpoint '%s': %s", path, why);
+}
+
+int gpt_open(safetensors *f, gpt_config *c, tokenizer *tok, const char *path, error *e) {
+    memset(tok, 0, sizeof *tok);
+    if (safetensors_load(f, path, e) != 0)
+        return -1;
+    const char *format = safetensors_meta(f, FORMAT_KEY);
+    memset(c, 0, sizeof *c);
+    if ((format && strcmp(format, FORMAT_VALUE) != 0) ||
+        meta_int(f, "n_layer", 1, MAX_CKPT_DIM, &c->n_layer, e) != 0 ||
+        meta_int(f, "n_head", 1, MAX_CKPT_DIM, &c->n_head, e) != 0 ||
+        meta_int(f, "n_embd", 1, MAX_CKPT_DIM, &c->n_embd, e) != 0 ||
+        meta_int(f, "block_size", 1, MAX_CKPT_DIM, &c->block_size, e) != 0 ||
+        meta_int(f, "vocab_size", 2, MAX_CKPT_VOCAB, &c->vocab_size, e) != 0 ||
+        gpt_config_check(c, e) != 0 || read_vocab(f, c->vocab_size, tok, e) != 0) {
+        if (format && strcmp(format, FORMAT_VALUE) != 0)
+            error_set(e, "unknown format '%s' (expected %s)", format, FORMAT_VALUE);
+        fail_in(path, e);
+        safetensors_free(f);
+        return -1;
+    }
+    return 0;
+}
+
+int gpt_load_weights(const safetensors *f, gpt *m, error *e) {
+    const param_table *pt = gpt_params_table(m);
+    float *params = gpt_params(m);
+    for (int i = 0; i < pt->n_tensors; i++) {
+        const tensor_info *t = &pt->tensors[i];
+        if (safetensors_read_f32(f, t->name, params + t->offset, t->ndim, t->shape, e) != 0)
+            return -1;
+    }
+    /* a tensor we do not know means a different architecture (more layers,
+     * biases, ...): refuse rather than silently ignore half the model */
+    for (int i = 0; i < f->n_tensors; i++) {
+        const char *name = f->tensors[i].name;
+        if (!param_table_find(pt, name) && strncmp(name, "adamw.", 6) != 0)
+            return error_set(e, "unexpected tensor '%s' (a different model configuration?)",
+                             name);
+    }
+    return 0;
+}
+
+int gpt_load_state(const safetensors *f, gpt *m, train_state *st, error *e) {
+    size_t n = gpt_params_table(m)->total;
+    long long step;
+    double best;
+    if (safetensors_read_f32(f, "adamw.m", st->m, 1, &n, e) != 0 ||
+        safetensors_read_f32(f, "adamw.v", st->v, 1, &n, e) != 0 ||
+        meta_long(f, "step", 0, LONG_MAX, &step, e) != 0 ||
+        meta_double(f, "best_val_loss", &best, e) != 0 ||
+        meta_u64(f, "rng.batch", &st->batch_rng.state, e) != 0 ||
+        meta_u64(f, "rng.eval", &st->eval_rng.state, e) != 0 ||
+        meta_u64(f, "rng.dropout", &gpt_dropout_rng(m)->state, e) != 0)
+        return -1;
+    if (st->batch_rng.state == 0 || st->eval_rng.state == 0 || gpt_dropout_rng(m)->state == 0)
+        return error_set(e, "a random stream's state is 0, which xorshift cannot leave");
+    st->step = (long)step;
+    st->best_val = (float)best;
+    return 0;
+}
+
+int gpt_load_options(const safetensors *f, options *o, error *e) {
+    long long iters, warmup, interval, seed;
+    double lr, min_lr, dropout;
+    int batch, eval_iters;
+    if (meta_int(f, "train.batch", 1, MAX_CKPT_DIM, &batch, e) != 0 ||
+        meta_double(f, "train.lr", &lr, e) != 0 || meta_double(f, "train.min_lr", &min_lr, e) != 0 ||
+        meta_long(f, "train.warmup", 0, LONG_MAX, &warmup, e) != 0 ||
+        meta_long(f, "train.iters", 1, LONG_MAX, &iters, e) != 0 ||
+        meta_double(f, "train.dropout", &dropout, e) != 0 ||
+        meta_long(f, "train.eval_interval", 1, LONG_MAX, &interval, e) != 0 ||
+        meta_int(f, "train.eval_iters", 1, INT_MAX, &eval_iters, e) != 0 ||
+        meta_long(f, "train.seed", 0, LONG_MAX, &seed, e) != 0)
+        return -1;
+    o->batch = batch;
+    o->lr = lr;
+    o->min_lr = min_lr;
+    o->warmup = (long)warmup;
+    o->iters = (long)iters;
+    o->dropout = dropout;
+    o->eval_interval = (long)interval;
+    o->eval_iters = eval_iters;
+    o->seed = (long)seed;
+    return 0;
+}

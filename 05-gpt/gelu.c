@@ -1,0 +1,124 @@
+/* gelu.c - GELU forward and backward, reference and fast; see gelu.h. */
+#include "gelu.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define INV_SQRT2 0.70710678118654752f     /* 1/sqrt(2): x -> z = x/sqrt(2) */
+#define INV_SQRT_2PI 0.39894228040143268f  /* 1/sqrt(2 pi): the normal pdf's constant */
+
+/* ---------------------------------------------------------------- reference */
+
+void gelu_forward(float *out, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        out[i] = 0.5f * inp[i] * (1.0f + erff(inp[i] * INV_SQRT2));
+}
+
+void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
+    /* forward: out = 0.5 * x * (1 + erf(x / sqrt(2)))
+     * d/dx = 0.5 * (1 + erf(x / sqrt(2))) + x * pdf(x),
+     * pdf(x) = exp(-x^2 / 2) / sqrt(2 pi) (the derivative of Phi) */
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float cdf = 0.5f * (1.0f + erff(x * INV_SQRT2));
+        float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
+        dinp[i] += (cdf + x * pdf) * dout[i];
+    }
+}
+
+/* ---------------------------------------------------------------- fast */
+
+/* exp(y) = 2^k * exp(r) with k = round(y / ln 2) and |r| <= ln(2)/2; exp(r)
+ * by its Taylor series to r^7 (error < 1e-8 on that interval), 2^k by
+ * writing k straight into a float's exponent bits. */
+#define LOG2E 1.44269504088896341f
+#define LN2_HI 0.693145751953125f      /* ln 2 split in two, so that k * LN2_HI */
+#define LN2_LO 1.42860682030941723e-6f /* is exact and the rest is tiny */
+#define EXP_UNDERFLOW (-87.0f)         /* below this exp(y) is not a normal float */
+#define ROUNDING_SHIFT 12582912.0f    /* 1.5 * 2^23: adding it rounds to an integer */
+#define FLOAT_EXP_BIAS 127
+#define FLOAT_MANTISSA_BITS 23
+
+/* static inline so the loops below inline it and stay vectorisable */
+static inline float exp_nonpositive(float y) {
+    y = y < EXP_UNDERFLOW ? EXP_UNDERFLOW : y;
+    /* round to nearest without a library call: at 1.5 * 2^23 a float has no
+     * fraction bits left, so the addition itself rounds */
+    float k = (y * LOG2E + ROUNDING_SHIFT) - ROUNDING_SHIFT;
+    float r = (y - k * LN2_HI) - k * LN2_LO;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)k + FLOAT_EXP_BIAS) << FLOAT_MANTISSA_BITS;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+float exp_approx(float y) { return exp_nonpositive(y); }
+
+/* erf(z) for z >= 0 in two pieces, both least-squares fits made for this
+ * file (numpy, against Python's math.erf/erfc in double):
+ *   z < 1:  erf(z) = z * P(z^2), P of degree 6;
+ *   z >= 1: erf(z) = 1 - t * exp(-z^2 + Q(t)), t = 1 / (1 + z/2), Q of
+ *           degree 10 (the form of a classic Chebyshev fit of erfc).
+ * Both are computed and one selected, so the loop has no branch. */
+static const float ERF_SMALL[] = {1.1283791662e+00f, -3.7612629767e-01f, 1.1283634635e-01f,
+                                  -2.6856069575e-02f, 5.1929578774e-03f, -8.0537512000e-04f,
+                                  8.0068743915e-05f};
+static const float ERFC_LARGE[] = {-1.2655706781e+00f, 1.0016274869e+00f, 3.5531233609e-01f,
+                                   2.1976439010e-01f,  -6.8485145452e-01f, 1.5896371463e+00f,
+                                   -3.4077485343e+00f, 4.0658585564e+00f, -2.6603844138e+00f,
+                                   9.1855908174e-01f,  -1.3220389277e-01f};
+#define N_SMALL ((int)(sizeof ERF_SMALL / sizeof ERF_SMALL[0]))
+#define N_LARGE ((int)(sizeof ERFC_LARGE / sizeof ERFC_LARGE[0]))
+#define ERF_SPLIT 1.0f
+
+/* erf of |x| given z = |x| and its square u = z*z (callers need u too). */
+static inline float erf_abs(float z, float u) {
+    /* Horner's rule; the unroll pragma turns the loops into straight-line
+     * code, which the vectoriser needs */
+    float small = ERF_SMALL[N_SMALL - 1];
+#pragma GCC unroll 16
+    for (int k = N_SMALL - 2; k >= 0; k--)
+        small = small * u + ERF_SMALL[k];
+    small *= z;
+    float t = 1.0f / (1.0f + 0.5f * z);
+    float q = ERFC_LARGE[N_LARGE - 1];
+#pragma GCC unroll 16
+    for (int k = N_LARGE - 2; k >= 0; k--)
+        q = q * t + ERFC_LARGE[k];
+    float large = 1.0f - t * exp_nonpositive(q - u);
+    return z < ERF_SPLIT ? small : large;
+}
+
+float erf_approx(float x) {
+    float z = fabsf(x);
+    return copysignf(erf_abs(z, z * z), x);
+}
+
+void gelu_fast_forward(float *out, const float *inp, size_t n) {
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i], z = fabsf(x) * INV_SQRT2;
+        float erf_z = copysignf(erf_abs(z, z * z), x);
+        out[i] = 0.5f * x * (1.0f + erf_z);
+    }
+}
+
+void gelu_fast_backward(float *dinp, const float *inp, const float *dout, size_t n) {
+    /* the reference's formula; exp(-x^2/2) = exp(-z^2) = exp(-u) */
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i], z = fabsf(x) * INV_SQRT2, u = z * z;
+        float cdf = 0.5f * (1.0f + copysignf(erf_abs(z, u), x));
+        float pdf = INV_SQRT_2PI * exp_nonpositive(-u);
+        dinp[i] += (cdf + x * pdf) * dout[i];
+    }
+}
