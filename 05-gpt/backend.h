@@ -13,6 +13,7 @@
 #ifndef GPT_BACKEND_H
 #define GPT_BACKEND_H
 
+#include "../common/cli.h"
 #include "../common/error.h"
 #include "../common/rng.h"
 #include "../common/train.h"
@@ -20,6 +21,10 @@
 
 typedef struct {
     const char *name; /* "cpu", "cuda" */
+    /* Options of the backend's own, accepted by every command (cli.h). */
+    unsigned extra_options;
+    /* Applies them after parsing (NULL: nothing to apply). */
+    int (*configure)(const options *o, error *e);
     /* Builds a model for batches up to max_B: *host receives the host-side
      * gpt (weights initialised from init_rng, dropout stream dropout_rng).
      * Returns the backend's model handle, or NULL with e set. */

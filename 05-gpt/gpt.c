@@ -74,6 +74,14 @@ int gpt_config_check(const gpt_config *c, error *e) {
     return 0;
 }
 
+double gpt_flops_per_token(const gpt_config *c) {
+    double C = c->n_embd, L = c->n_layer;
+    /* per block: c_attn 3C^2, c_proj C^2, c_fc and mlp c_proj 4C^2 each (no
+     * biases), two layernorms; plus the tied wte and ln_f */
+    double weights = L * (12.0 * C * C + 2.0 * C) + (double)c->vocab_size * C + C;
+    return 6.0 * weights + 12.0 * L * C * c->block_size;
+}
+
 /* ---------------------------------------------------------------- building */
 
 static int declare(gpt *m, error *e) {
@@ -221,6 +229,7 @@ void gpt_free(gpt *m) {
 }
 
 const gpt_config *gpt_get_config(const gpt *m) { return &m->cfg; }
+const block_config *gpt_block_config(const gpt *m) { return &m->block; }
 const param_table *gpt_params_table(const gpt *m) { return &m->table; }
 float *gpt_params(gpt *m) { return m->params; }
 float *gpt_grads(gpt *m) { return m->grads; }

@@ -41,6 +41,12 @@ typedef struct {
 /* N(0, 0.02) initialisation of every weight matrix (GPT-2's choice). */
 #define GPT_INIT_STD 0.02f
 
+/* Floating-point operations per token for one training step (forward and
+ * backward), as nanoGPT and the PaLM paper count them: 6 per weight that a
+ * token meets (2 forward, 4 backward; position embeddings excluded) plus
+ * 12 * layers * width * context for attention's products. */
+double gpt_flops_per_token(const gpt_config *c);
+
 /* Checks a config for impossible values (n_embd % n_head, sizes >= 1). */
 int gpt_config_check(const gpt_config *c, error *e);
 
@@ -65,6 +71,8 @@ gpt *gpt_create(const gpt_config *c, int max_B, const rng *init_rng, const rng *
 void gpt_free(gpt *m);
 
 const gpt_config *gpt_get_config(const gpt *m);
+/* The configuration every block of this model shares (for block_view). */
+const block_config *gpt_block_config(const gpt *m);
 const param_table *gpt_params_table(const gpt *m);
 float *gpt_params(gpt *m);
 float *gpt_grads(gpt *m);

@@ -34,6 +34,8 @@ static const char *cpu_describe(void) {
 
 static const gpt_backend CPU_BACKEND = {
     .name = "cpu",
+    .extra_options = 0,
+    .configure = NULL,
     .create = cpu_create,
     .destroy = cpu_destroy,
     .language_model = cpu_language_model,

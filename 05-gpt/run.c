@@ -220,8 +220,8 @@ typedef struct {
 
 /* The preset, then (when resuming) the options stored in the checkpoint,
  * then the command line on top. Returns 0, 1 for --help, or -1. */
-static int train_options(int argc, char **argv, options *o, char *out_dir, size_t cap,
-                         resume_point *rp, error *e) {
+static int train_options(int argc, char **argv, const gpt_backend *be, options *o,
+                         char *out_dir, size_t cap, resume_point *rp, error *e) {
     const char *name = cli_peek(argc, argv, "preset");
     const preset *p = find_preset(name ? name : DEFAULT_PRESET);
     if (!p)
@@ -242,9 +242,11 @@ static int train_options(int argc, char **argv, options *o, char *out_dir, size_
         o->n_embd = rp->cfg.n_embd;
         o->block = rp->cfg.block_size;
     }
-    cli_result r = cli_parse(argc, argv, o, TRAIN_OPTIONS, TRAIN_USAGE, e);
+    cli_result r = cli_parse(argc, argv, o, TRAIN_OPTIONS | be->extra_options, TRAIN_USAGE, e);
     if (r != CLI_OK)
         return r == CLI_HELP ? 1 : -1;
+    if (be->configure && be->configure(o, e) != 0)
+        return -1;
     if (find_preset(o->preset) != p) /* --preset given twice, differently */
         return error_set(e, "--preset: give it once (got '%s' and '%s')", p->name, o->preset);
     if (o->min_lr > o->lr)
@@ -264,7 +266,7 @@ static int cmd_train(int argc, char **argv, const gpt_backend *be) {
     train_state st = {0};
     int rc = EXIT_FAILURE;
 
-    int parsed = train_options(argc, argv, &o, out_dir, sizeof out_dir, &rp, &e);
+    int parsed = train_options(argc, argv, be, &o, out_dir, sizeof out_dir, &rp, &e);
     if (parsed != 0) {
         rc = parsed == 1 ? EXIT_SUCCESS : EXIT_FAILURE;
         goto fail;
@@ -319,10 +321,12 @@ static int cmd_train(int argc, char **argv, const gpt_backend *be) {
     if (status != TRAIN_DONE)
         goto fail;
     long steps = o.iters - start_step;
-    printf("gpt: trained %ld steps in %.1f s (%.2f ms/step), evaluation %.1f s; best val %.4f "
-           "-> %s\n",
-           steps, res.train_seconds, steps > 0 ? 1000.0 * res.train_seconds / steps : 0.0,
-           res.eval_seconds, st.best_val, files.best_path);
+    double tokens = (double)o.batch * o.block, ms = res.median_step_ms;
+    printf("gpt: trained %ld steps in %.1f s, evaluation %.1f s; best val %.4f -> %s\n", steps,
+           res.train_seconds, res.eval_seconds, st.best_val, files.best_path);
+    if (ms > 0)
+        printf("gpt: speed median_ms_per_iter=%.2f tokens_per_s=%.0f gflops=%.1f\n", ms,
+               tokens / (ms / 1000.0), gpt_flops_per_token(&cfg) * tokens / (ms * 1e6));
     plot_loss(o.out);
     print_final(&res);
     rc = EXIT_SUCCESS;
@@ -342,6 +346,18 @@ done:
 }
 
 /* ---------------------------------------------------------------- sample */
+
+/* Parses a sample/eval command line (plus the backend's own options) and
+ * applies the backend's options; prints the error itself. */
+static cli_result parse_command(int argc, char **argv, options *o, unsigned mask,
+                                const char *usage, const gpt_backend *be, error *e) {
+    cli_result r = cli_parse(argc, argv, o, mask | be->extra_options, usage, e);
+    if (r == CLI_OK && be->configure && be->configure(o, e) != 0)
+        r = CLI_ERROR;
+    if (r == CLI_ERROR)
+        error_print("gpt", e);
+    return r;
+}
 
 static const char SAMPLE_USAGE[] =
     "usage: gpt sample --ckpt FILE [--prompt TEXT] [--tokens N] [--temperature T]\n"
@@ -371,13 +387,10 @@ static int cmd_sample(int argc, char **argv, const gpt_backend *be) {
     options o = {.ckpt = DEFAULT_CKPT, .prompt = "\n", .tokens = DEFAULT_SAMPLE_TOKENS,
                  .temperature = 1.0, .top_k = 0, .seed = DEFAULT_SEED};
     error e = {{0}};
-    cli_result r = cli_parse(argc, argv, &o, OPT_CKPT | OPT_SAMPLING | OPT_SEED | OPT_THREADS,
-                             SAMPLE_USAGE, &e);
-    if (r != CLI_OK) {
-        if (r == CLI_ERROR)
-            error_print("gpt", &e);
+    cli_result r = parse_command(argc, argv, &o, OPT_CKPT | OPT_SAMPLING | OPT_SEED | OPT_THREADS,
+                                 SAMPLE_USAGE, be, &e);
+    if (r != CLI_OK)
         return r == CLI_HELP ? EXIT_SUCCESS : EXIT_FAILURE;
-    }
     set_threads(o.threads);
     tokenizer tok = {0};
     session s = {0};
@@ -446,12 +459,10 @@ static const char EVAL_USAGE[] =
 static int cmd_eval(int argc, char **argv, const gpt_backend *be) {
     options o = {.ckpt = DEFAULT_CKPT};
     error e = {{0}};
-    cli_result r = cli_parse(argc, argv, &o, OPT_CKPT | OPT_DATA | OPT_THREADS, EVAL_USAGE, &e);
-    if (r != CLI_OK) {
-        if (r == CLI_ERROR)
-            error_print("gpt", &e);
+    cli_result r = parse_command(argc, argv, &o, OPT_CKPT | OPT_DATA | OPT_THREADS, EVAL_USAGE, be,
+                                 &e);
+    if (r != CLI_OK)
         return r == CLI_HELP ? EXIT_SUCCESS : EXIT_FAILURE;
-    }
     set_threads(o.threads);
     tokenizer tok = {0};
     dataset ds = {0};

@@ -70,6 +70,21 @@ static float cpu_train_step(language_model *m, const int *x, const int *y,
     return loss;
 }
 
+static int compare_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of the step times, leaving out the first WARMUP_STEPS when
+ * there are enough to spare. Sorts the array. */
+static double median_ms(double *ms, long n) {
+    long skip = n > 2 * WARMUP_STEPS ? WARMUP_STEPS : 0;
+    if (n - skip <= 0)
+        return 0.0;
+    qsort(ms + skip, (size_t)(n - skip), sizeof *ms, compare_double);
+    return ms[skip + (n - skip) / 2];
+}
+
 /* Evaluates both splits, prints and logs the result, and calls the hook. */
 static int evaluate(language_model *m, const dataset *ds, const train_config *cfg,
                     train_state *st, loss_log *log, double ms_per_iter, float lr,
@@ -106,11 +121,14 @@ train_status train_run(language_model *m, const dataset *ds, const train_config 
     memset(res, 0, sizeof *res);
     size_t n = (size_t)cfg->batch * cfg->block;
     int *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    long to_run = cfg->iters > st->step ? cfg->iters - st->step : 0;
+    double *step_ms = malloc((size_t)(to_run > 0 ? to_run : 1) * sizeof *step_ms);
+    long timed = 0;
     loss_log log = {NULL};
     progress bar;
     progress_init(&bar, cfg->iters);
     train_status status = TRAIN_FAILED;
-    if (!x || !y) {
+    if (!x || !y || !step_ms) {
         error_set(e, "out of memory for a batch of %zu tokens", n);
         goto done;
     }
@@ -158,6 +176,7 @@ train_status train_run(language_model *m, const dataset *ds, const train_config 
         }
         st->step++;
         double dt = clock_seconds() - t0;
+        step_ms[timed++] = 1000.0 * dt;
         window_seconds += dt;
         window_steps++;
         res->train_seconds += dt;
@@ -166,6 +185,9 @@ train_status train_run(language_model *m, const dataset *ds, const train_config 
     }
     status = TRAIN_DONE;
 done:
+    if (step_ms)
+        res->median_step_ms = median_ms(step_ms, timed);
+    free(step_ms);
     progress_clear(&bar);
     loss_log_close(&log);
     free(x);

@@ -96,7 +96,12 @@ typedef struct {
     float val_loss;
     double train_seconds; /* time in training steps, evaluations excluded */
     double eval_seconds;
+    double median_step_ms; /* the typical step, the first WARMUP_STEPS left out */
 } train_result;
+
+/* Steps left out of the median step time: the first few run cold (caches,
+ * page faults, library set-up). The PyTorch peer skips as many. */
+#define WARMUP_STEPS 5
 
 typedef enum { TRAIN_DONE = 0, TRAIN_FAILED = -1, TRAIN_INTERRUPTED = 1 } train_status;
 

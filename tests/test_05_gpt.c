@@ -9,15 +9,24 @@
 #include <check.h>
 #include <math.h>
 #include <omp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../01-bigram/generate.h"
 #include "../02-self-attention/linear.h"
 #include "../03-multihead/multihead.h"
+#include "../05-gpt/ckpt.h"
 #include "../05-gpt/fastops.h"
 #include "../05-gpt/gelu.h"
+#include "../05-gpt/gpt.h"
 #include "testutil.h"
+
+/* Where the committed interop fixture lives (tests/make_interop_fixture.py). */
+#ifndef TEST_DATA_DIR
+#define TEST_DATA_DIR "tests/data"
+#endif
 
 /* ------------------------------------------------------------ GELU */
 
@@ -96,14 +105,6 @@ START_TEST(test_gelu_gradients) {
 END_TEST
 
 /* ------------------------------------------------------------ fast kernels */
-
-/* Relative difference of two arrays: max |a - b| / max |a|. */
-static float rel_diff(const float *a, const float *b, size_t n) {
-    float scale = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        scale = fmaxf(scale, fabsf(a[i]));
-    return max_abs_diff(a, b, n) / (scale > 0 ? scale : 1.0f);
-}
 
 START_TEST(test_fast_linear_equals_reference) {
     /* cpu-small's attention input shape, plus a bias, rows not divisible by
@@ -199,3 +200,482 @@ START_TEST(test_fast_attention_equals_reference) {
     free(dout);
 }
 END_TEST
+
+/* ------------------------------------------------------------ the model */
+
+/* A tiny, deliberately non-square GPT: V 7, C 12, 3 heads, 2 layers, block 5. */
+static const gpt_config TINY = {2, 3, 12, 5, 7, 0.0f};
+
+static gpt *make_model(const gpt_config *c, int max_B, const gpt_kernels *k, uint64_t seed) {
+    rng init, drop;
+    rng_seed_stream(&init, seed, STREAM_INIT);
+    rng_seed_stream(&drop, seed, STREAM_DROPOUT);
+    error e = {{0}};
+    gpt *m = gpt_create(c, max_B, &init, &drop, k, &e);
+    ck_assert_msg(m != NULL, "gpt_create: %s", e.msg);
+    return m;
+}
+
+static void random_tokens(int *x, size_t n, int V, rng *r) {
+    for (size_t i = 0; i < n; i++)
+        x[i] = (int)rng_below(r, (uint64_t)V);
+}
+
+typedef struct {
+    gpt *m;
+    const int *x, *y;
+    int B, T;
+} model_ctx;
+
+static double model_objective(void *p) {
+    model_ctx *c = p;
+    return gpt_forward(c->m, c->x, c->y, c->B, c->T);
+}
+
+/* Forward + backward from zeroed gradients; returns the loss. */
+static float loss_and_grads(gpt *m, const int *x, const int *y, int B, int T) {
+    float loss = gpt_forward(m, x, y, B, T);
+    memset(gpt_grads(m), 0, gpt_params_table(m)->total * sizeof(float));
+    gpt_backward(m);
+    return loss;
+}
+
+/* Makes the tiny model's weights larger than N(0, 0.02), so every path
+ * (layernorm gains, attention patterns) carries a real gradient. */
+static void spread_weights(gpt *m, rng *r) {
+    const param_table *pt = gpt_params_table(m);
+    float *p = gpt_params(m);
+    for (int i = 0; i < pt->n_tensors; i++) {
+        const tensor_info *t = &pt->tensors[i];
+        for (size_t j = 0; j < t->size; j++)
+            p[t->offset + j] = t->ndim == 1 ? 1.0f + 0.3f * rng_normal(r) : 0.4f * rng_normal(r);
+    }
+}
+
+START_TEST(test_gpt_gradient_every_tensor) {
+    enum { B = 2, T = 5 };
+    gpt *m = make_model(&TINY, B, &GPT_REFERENCE, 3);
+    rng r;
+    rng_seed(&r, 31);
+    spread_weights(m, &r);
+    int x[B * T], y[B * T];
+    random_tokens(x, B * T, TINY.vocab_size, &r);
+    random_tokens(y, B * T, TINY.vocab_size, &r);
+    loss_and_grads(m, x, y, B, T);
+    const param_table *pt = gpt_params_table(m);
+    float *grads = malloc(pt->total * sizeof *grads);
+    memcpy(grads, gpt_grads(m), pt->total * sizeof *grads);
+    model_ctx c = {m, x, y, B, T};
+    for (int i = 0; i < pt->n_tensors; i++) {
+        const tensor_info *t = &pt->tensors[i];
+        float *p = gpt_params(m) + t->offset;
+        const float *g = grads + t->offset;
+        double elem = grad_check_elements(model_objective, &c, p, g, t->size, 40, 1e-2f);
+        double dirs = grad_check_directions(model_objective, &c, p, g, t->size, 3, 1e-2f, &r);
+        ck_assert_msg(elem < GRAD_TOL && dirs < GRAD_TOL, "%s: element error %g, direction %g",
+                      t->name, elem, dirs);
+    }
+    /* negative controls: a gradient with one tensor's sign flipped, and one
+     * with the tied weight's embedding half missing (halved), must fail */
+    const tensor_info *fc = param_table_find(pt, "transformer.h.1.mlp.c_fc.weight");
+    const tensor_info *wte = param_table_find(pt, "transformer.wte.weight");
+    float *wrong = malloc(pt->total * sizeof *wrong);
+    for (size_t j = 0; j < fc->size; j++)
+        wrong[j] = -grads[fc->offset + j];
+    ck_assert_double_gt(grad_check_elements(model_objective, &c, gpt_params(m) + fc->offset, wrong,
+                                            fc->size, 40, 1e-2f),
+                        GRAD_TOL);
+    for (size_t j = 0; j < wte->size; j++)
+        wrong[j] = 0.5f * grads[wte->offset + j];
+    ck_assert_double_gt(grad_check_directions(model_objective, &c, gpt_params(m) + wte->offset,
+                                              wrong, wte->size, 3, 1e-2f, &r),
+                        GRAD_TOL);
+    free(wrong);
+    free(grads);
+    gpt_free(m);
+}
+END_TEST
+
+START_TEST(test_fast_model_equals_reference) {
+    /* the same weights through chapters 02-04's loops and through the fast
+     * kernels: same loss, same gradients (to float rounding) */
+    gpt_config c = {2, 4, 32, 16, 11, 0.0f};
+    enum { B = 3, T = 16 };
+    gpt *ref = make_model(&c, B, &GPT_REFERENCE, 5), *fast = make_model(&c, B, &GPT_FAST, 5);
+    size_t n = gpt_params_table(ref)->total;
+    ck_assert_int_eq(memcmp(gpt_params(ref), gpt_params(fast), n * sizeof(float)), 0);
+    rng r;
+    rng_seed(&r, 6);
+    int x[B * T], y[B * T];
+    random_tokens(x, B * T, c.vocab_size, &r);
+    random_tokens(y, B * T, c.vocab_size, &r);
+    float l_ref = loss_and_grads(ref, x, y, B, T), l_fast = loss_and_grads(fast, x, y, B, T);
+    ck_assert_float_eq_tol(l_ref, l_fast, 1e-5f);
+    ck_assert_float_lt(rel_diff(gpt_grads(ref), gpt_grads(fast), n), 1e-4f);
+    ck_assert_float_lt(rel_diff(gpt_logits(ref), gpt_logits(fast), (size_t)B * T * c.vocab_size),
+                       1e-5f);
+    gpt_free(ref);
+    gpt_free(fast);
+}
+END_TEST
+
+/* One cpu-small-shaped forward + backward at a given thread count. */
+static void cpu_small_pass(int threads, float *loss, float *grads, int *threads_seen) {
+    omp_set_num_threads(threads);
+    int seen = 0;
+#pragma omp parallel
+    {
+#pragma omp single
+        seen = omp_get_num_threads();
+    }
+    *threads_seen = seen;
+    gpt_config c = {4, 4, 128, 64, 65, 0.0f};
+    enum { B = 12, T = 64 };
+    gpt *m = make_model(&c, B, &GPT_FAST, 1337);
+    rng r;
+    rng_seed(&r, 7);
+    static int x[B * T], y[B * T];
+    random_tokens(x, B * T, c.vocab_size, &r);
+    random_tokens(y, B * T, c.vocab_size, &r);
+    *loss = loss_and_grads(m, x, y, B, T);
+    memcpy(grads, gpt_grads(m), gpt_params_table(m)->total * sizeof(float));
+    gpt_free(m);
+}
+
+START_TEST(test_thread_count_does_not_change_results) {
+    size_t n = 804096; /* cpu-small's parameter count */
+    float *g1 = malloc(n * sizeof *g1), *g2 = malloc(n * sizeof *g2), l1, l2;
+    int t1, t2;
+    cpu_small_pass(1, &l1, g1, &t1);
+    cpu_small_pass(2, &l2, g2, &t2);
+    ck_assert_int_eq(t1, 1);
+    ck_assert_int_eq(t2, 2); /* two threads really ran */
+    ck_assert_float_eq(l1, l2); /* bit for bit */
+    ck_assert_int_eq(memcmp(g1, g2, n * sizeof *g1), 0);
+    free(g1);
+    free(g2);
+}
+END_TEST
+
+START_TEST(test_untrained_loss_near_ln_vocab) {
+    /* N(0, 0.02) weights give nearly uniform predictions: loss ~ ln(V) */
+    gpt_config c = {2, 2, 16, 8, 65, 0.0f};
+    gpt *m = make_model(&c, 4, &GPT_FAST, 9);
+    rng r;
+    rng_seed(&r, 10);
+    int x[32], y[32];
+    random_tokens(x, 32, 65, &r);
+    random_tokens(y, 32, 65, &r);
+    ck_assert_float_eq_tol(gpt_forward(m, x, y, 4, 8), logf(65.0f), 0.05f);
+    gpt_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------ causality */
+
+START_TEST(test_gpt_is_causal) {
+    enum { B = 1, T = 5 };
+    gpt *m = make_model(&TINY, B, &GPT_FAST, 12);
+    rng r;
+    rng_seed(&r, 13);
+    spread_weights(m, &r);
+    int x[T] = {1, 2, 3, 4, 5};
+    size_t V = (size_t)TINY.vocab_size;
+    float before[T * 7], after[T * 7];
+    gpt_forward(m, x, NULL, B, T);
+    memcpy(before, gpt_logits(m), T * V * sizeof(float));
+    x[3] = 0; /* change position 3 */
+    gpt_forward(m, x, NULL, B, T);
+    memcpy(after, gpt_logits(m), T * V * sizeof(float));
+    /* positions 0..2 cannot see it: exactly equal; 3 and 4 do see it */
+    ck_assert_int_eq(memcmp(before, after, 3 * V * sizeof(float)), 0);
+    ck_assert_float_gt(max_abs_diff(before + 3 * V, after + 3 * V, V), 1e-6f);
+    ck_assert_float_gt(max_abs_diff(before + 4 * V, after + 4 * V, V), 1e-6f);
+    gpt_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------ interop */
+
+START_TEST(test_pytorch_logits_reproduced) {
+    /* tests/make_interop_fixture.py built a tiny GPT in PyTorch, saved its
+     * weights with nanoGPT's names and its logits on fixed tokens */
+    safetensors model_file, logits_file;
+    gpt_config c;
+    tokenizer tok;
+    error e = {{0}};
+    ck_assert_msg(gpt_open(&model_file, &c, &tok, TEST_DATA_DIR "/interop_model.safetensors",
+                           &e) == 0,
+                  "%s", e.msg);
+    ck_assert_int_eq(c.n_layer, 2);
+    ck_assert_int_eq(c.n_head, 3);
+    ck_assert_int_eq(c.vocab_size, 7);
+    ck_assert_int_eq(tokenizer_id(&tok, 0xE9), 6); /* the vocabulary came through: 'é' */
+    ck_assert_int_eq(safetensors_load(&logits_file, TEST_DATA_DIR "/interop_logits.safetensors",
+                                      &e),
+                     0);
+    const st_tensor *tt = safetensors_find(&logits_file, "tokens");
+    ck_assert_ptr_nonnull(tt);
+    int B = (int)tt->shape[0], T = (int)tt->shape[1], V = c.vocab_size;
+    float *tokens_f = malloc((size_t)B * T * sizeof(float));
+    float *expected = malloc((size_t)B * T * V * sizeof(float));
+    ck_assert_int_eq(safetensors_read_f32(&logits_file, "tokens", tokens_f, 2,
+                                          (size_t[]){(size_t)B, (size_t)T}, &e),
+                     0);
+    ck_assert_int_eq(safetensors_read_f32(&logits_file, "logits", expected, 3,
+                                          (size_t[]){(size_t)B, (size_t)T, (size_t)V}, &e),
+                     0);
+    int *x = malloc((size_t)B * T * sizeof(int));
+    for (int i = 0; i < B * T; i++)
+        x[i] = (int)tokens_f[i];
+    const gpt_kernels *kernels[2] = {&GPT_REFERENCE, &GPT_FAST};
+    for (int k = 0; k < 2; k++) {
+        gpt *m = make_model(&c, B, kernels[k], 1);
+        ck_assert_msg(gpt_load_weights(&model_file, m, &e) == 0, "%s", e.msg);
+        gpt_set_training(m, false);
+        gpt_forward(m, x, NULL, B, T);
+        ck_assert_float_lt(max_abs_diff(gpt_logits(m), expected, (size_t)B * T * V), 1e-4f);
+        gpt_free(m);
+    }
+    free(x);
+    free(tokens_f);
+    free(expected);
+    tokenizer_free(&tok);
+    safetensors_free(&model_file);
+    safetensors_free(&logits_file);
+}
+END_TEST
+
+/* ------------------------------------------------------------ checkpoints */
+
+static tokenizer tiny_vocab(void) {
+    tokenizer tok;
+    error e;
+    const char *chars = "\n abcd\xC3\xA9"; /* 7 characters, 8 bytes */
+    ck_assert_int_eq(tokenizer_build(&tok, chars, strlen(chars), &e), 0);
+    ck_assert_int_eq(tok.vocab_size, 7);
+    return tok;
+}
+
+START_TEST(test_checkpoint_round_trip_logits) {
+    enum { B = 2, T = 5 };
+    gpt *m = make_model(&TINY, B, &GPT_FAST, 14);
+    rng r;
+    rng_seed(&r, 15);
+    spread_weights(m, &r);
+    tokenizer tok = tiny_vocab();
+    const char *dir = test_tmpdir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/best.safetensors", dir);
+    error e = {{0}};
+    options o = {0};
+    ck_assert_int_eq(gpt_save(path, m, &tok, NULL, &o, &e), 0);
+    int x[B * T];
+    random_tokens(x, B * T, 7, &r);
+    gpt_forward(m, x, NULL, B, T);
+    float expected[B * T * 7];
+    memcpy(expected, gpt_logits(m), sizeof expected);
+
+    safetensors f;
+    gpt_config c;
+    tokenizer tok2;
+    ck_assert_msg(gpt_open(&f, &c, &tok2, path, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(memcmp(&c, &TINY, offsetof(gpt_config, dropout)), 0);
+    ck_assert_int_eq(memcmp(tok.chars, tok2.chars, 7 * sizeof(uint32_t)), 0);
+    /* plain safetensors: nanoGPT's names and [out, in] shapes */
+    const st_tensor *t = safetensors_find(&f, "transformer.h.1.attn.c_attn.weight");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->ndim, 2);
+    ck_assert_uint_eq(t->shape[0], 36);
+    ck_assert_uint_eq(t->shape[1], 12);
+    ck_assert_str_eq(t->dtype, "F32");
+    ck_assert_ptr_nonnull(safetensors_find(&f, "transformer.h.0.mlp.c_fc.weight"));
+    ck_assert_ptr_nonnull(safetensors_find(&f, "transformer.ln_f.weight"));
+    ck_assert_ptr_null(safetensors_find(&f, "lm_head.weight")); /* tied: stored once */
+    ck_assert_str_eq(safetensors_meta(&f, "n_embd"), "12");
+    gpt *m2 = make_model(&c, B, &GPT_FAST, 99); /* different init, then loaded */
+    ck_assert_int_eq(gpt_load_weights(&f, m2, &e), 0);
+    gpt_forward(m2, x, NULL, B, T);
+    ck_assert_int_eq(memcmp(gpt_logits(m2), expected, sizeof expected), 0);
+    safetensors_free(&f);
+    tokenizer_free(&tok2);
+    tokenizer_free(&tok);
+    gpt_free(m2);
+    gpt_free(m);
+}
+END_TEST
+
+/* Saves the tiny model, then rewrites its file with `edit` applied to the
+ * raw bytes, and expects gpt_open + gpt_load_weights into a model of
+ * config `into` to fail with `message`. */
+static void expect_bad_checkpoint(const gpt_config *saved, const gpt_config *into,
+                                  const char *message) {
+    gpt *m = make_model(saved, 1, &GPT_FAST, 16);
+    tokenizer tok;
+    error e = {{0}};
+    char text[16] = "\n abcdefghijk";
+    ck_assert_int_eq(tokenizer_build(&tok, text, (size_t)saved->vocab_size, &e), 0);
+    const char *dir = test_tmpdir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/x.safetensors", dir);
+    options o = {0};
+    ck_assert_int_eq(gpt_save(path, m, &tok, NULL, &o, &e), 0);
+    safetensors f;
+    gpt_config c;
+    tokenizer tok2;
+    int rc = gpt_open(&f, &c, &tok2, path, &e);
+    if (rc == 0) {
+        gpt *target = make_model(into, 1, &GPT_FAST, 17);
+        rc = gpt_load_weights(&f, target, &e);
+        gpt_free(target);
+        safetensors_free(&f);
+        tokenizer_free(&tok2);
+    }
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(strstr(e.msg, message), "expected '%s' in '%s'", message, e.msg);
+    tokenizer_free(&tok);
+    gpt_free(m);
+}
+
+START_TEST(test_mismatched_checkpoints_rejected) {
+    gpt_config wider = TINY, deeper = TINY;
+    wider.n_embd = 24;
+    deeper.n_layer = 1;
+    expect_bad_checkpoint(&TINY, &wider, "has shape [7, 12], expected [7, 24]");
+    expect_bad_checkpoint(&TINY, &deeper, "unexpected tensor 'transformer.h.1.");
+}
+END_TEST
+
+START_TEST(test_resume_is_bit_identical) {
+    /* 40 steps straight vs 20 + save last + load into a fresh model + 20,
+     * with dropout on (so the dropout stream must resume too) */
+    gpt_config c = {2, 2, 16, 8, 0, 0.1f};
+    char text[3000];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = "ab cd\nefg hij"[(i * 7 + i / 13) % 13];
+    dataset ds;
+    error e = {{0}};
+    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, &e), 0);
+    c.vocab_size = ds.tok.vocab_size;
+    train_config tc = {.iters = 40, .batch = 4, .block = 8, .eval_interval = 10,
+                       .eval_iters = 2, .adamw = ADAMW_NANOGPT, .decay = DECAY_2D_ONLY,
+                       .schedule = {1e-2f, 1e-3f, 5, 40}, .grad_clip = 1.0f};
+    FILE *saved_stdout = stdout;
+    stdout = fopen("/dev/null", "w");
+    enum { MAX_PARAMS = 20000 };
+    static float final_params[3][MAX_PARAMS];
+    size_t n = 0;
+    const char *dir = test_tmpdir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/last.safetensors", dir);
+    options o = {.batch = 4, .lr = 1e-2, .min_lr = 1e-3, .warmup = 5, .iters = 40,
+                 .dropout = 0.1, .eval_interval = 10, .eval_iters = 2, .seed = 5};
+    for (int run = 0; run < 3; run++) {
+        gpt *m = make_model(&c, 4, &GPT_FAST, 5);
+        language_model lm = gpt_language_model(m);
+        train_state st;
+        ck_assert_int_eq(train_state_init(&st, gpt_params_table(m)->total, 5, &e), 0);
+        train_result res;
+        if (run > 0) { /* 20 steps, save, and continue in a brand-new model */
+            tc.iters = 20;
+            ck_assert_int_eq(train_run(&lm, &ds, &tc, &st, &res, &e), TRAIN_DONE);
+            ck_assert_int_eq(gpt_save(path, m, &ds.tok, &st, &o, &e), 0);
+            gpt_free(m);
+            train_state_free(&st);
+            m = make_model(&c, 4, &GPT_FAST, 777); /* different init: all must come from the file */
+            lm = gpt_language_model(m);
+            ck_assert_int_eq(train_state_init(&st, gpt_params_table(m)->total, 777, &e), 0);
+            safetensors f;
+            gpt_config fc;
+            tokenizer ft;
+            ck_assert_int_eq(gpt_open(&f, &fc, &ft, path, &e), 0);
+            ck_assert_int_eq(gpt_load_weights(&f, m, &e), 0);
+            ck_assert_int_eq(gpt_load_state(&f, m, &st, &e), 0);
+            ck_assert_int_eq(st.step, 20); /* resumes where it stopped */
+            safetensors_free(&f);
+            tokenizer_free(&ft);
+            if (run == 2) /* control: alter the stored AdamW moments slightly */
+                for (size_t i = 0; i < gpt_params_table(m)->total; i++)
+                    st.m[i] *= 1.01f;
+            tc.iters = 40;
+        }
+        ck_assert_int_eq(train_run(&lm, &ds, &tc, &st, &res, &e), TRAIN_DONE);
+        n = gpt_params_table(m)->total;
+        ck_assert_uint_le(n, MAX_PARAMS);
+        memcpy(final_params[run], gpt_params(m), n * sizeof(float));
+        train_state_free(&st);
+        gpt_free(m);
+    }
+    fclose(stdout);
+    stdout = saved_stdout;
+    ck_assert_int_eq(memcmp(final_params[0], final_params[1], n * sizeof(float)), 0);
+    ck_assert_int_ne(memcmp(final_params[0], final_params[2], n * sizeof(float)), 0);
+    dataset_free(&ds);
+}
+END_TEST
+
+/* ------------------------------------------------------------ sampling */
+
+START_TEST(test_sampling_reproducible) {
+    gpt *m = make_model(&TINY, 1, &GPT_FAST, 18);
+    rng r;
+    rng_seed(&r, 19);
+    spread_weights(m, &r);
+    tokenizer tok = tiny_vocab();
+    language_model lm = gpt_language_model(m);
+    char out[3][256] = {{0}};
+    int prompt[9] = {1, 2, 3, 4, 5, 6, 1, 2, 3}; /* longer than the block of 5: cropped */
+    sampler_config sc = {0.8f, 3};
+    error e;
+    for (int run = 0; run < 3; run++) {
+        FILE *f = fmemopen(out[run], sizeof out[run], "w");
+        rng sr;
+        rng_seed(&sr, run < 2 ? 20 : 21);
+        ck_assert_int_eq(generate(&lm, &tok, prompt, 9, 60, &sc, &sr, f, &e), 0);
+        fclose(f);
+    }
+    ck_assert_str_eq(out[0], out[1]);   /* same seed, same text */
+    ck_assert_str_ne(out[0], out[2]);   /* another seed, other text */
+    tokenizer_free(&tok);
+    gpt_free(m);
+}
+END_TEST
+
+static Suite *gpt_suite(void) {
+    Suite *s = suite_create("05-gpt");
+    TCase *tc = tcase_create("gelu");
+    tcase_add_test(tc, test_erf_approx_accuracy);
+    tcase_add_test(tc, test_gelu_known_values);
+    tcase_add_test(tc, test_gelu_gradients);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("fast kernels");
+    tcase_add_test(tc, test_fast_linear_equals_reference);
+    tcase_add_test(tc, test_fast_attention_equals_reference);
+    tcase_add_test(tc, test_fast_model_equals_reference);
+    tcase_add_test(tc, test_thread_count_does_not_change_results);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("model");
+    tcase_add_test(tc, test_gpt_gradient_every_tensor);
+    tcase_add_test(tc, test_untrained_loss_near_ln_vocab);
+    tcase_add_test(tc, test_gpt_is_causal);
+    tcase_add_test(tc, test_pytorch_logits_reproduced);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("checkpoints");
+    tcase_add_test(tc, test_checkpoint_round_trip_logits);
+    tcase_add_test(tc, test_mismatched_checkpoints_rejected);
+    tcase_add_test(tc, test_resume_is_bit_identical);
+    tcase_add_test(tc, test_sampling_reproducible);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(gpt_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -61,31 +61,52 @@ double grad_check_elements(objective_fn f, void *ctx, float *x, const float *g, 
     return worst / largest;
 }
 
+/* Numeric derivative of f along unit direction d (n), by central
+ * differences with step eps. x is restored. */
+static double directional_derivative(objective_fn f, void *ctx, float *x, const float *d,
+                                     float *saved, size_t n, float eps) {
+    memcpy(saved, x, n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = saved[i] + eps * d[i];
+    double plus = f(ctx);
+    for (size_t i = 0; i < n; i++)
+        x[i] = saved[i] - eps * d[i];
+    double minus = f(ctx);
+    memcpy(x, saved, n * sizeof *x);
+    return (plus - minus) / (2.0 * eps);
+}
+
 double grad_check_directions(objective_fn f, void *ctx, float *x, const float *g, size_t n,
                              int n_dirs, float eps, rng *r) {
     float *saved = malloc(n * sizeof *saved), *d = malloc(n * sizeof *d);
+    double g_norm = 0.0;
+    for (size_t i = 0; i < n; i++)
+        g_norm += (double)g[i] * g[i];
+    g_norm = sqrt(g_norm);
     double worst = 0.0;
     for (int k = 0; k < n_dirs; k++) {
+        /* the first direction is the claimed gradient itself: along it the
+         * true derivative must equal |g|, which no wrong sign, missing term
+         * or misplaced index can fake; the others are random */
         double norm = 0.0;
         for (size_t i = 0; i < n; i++) {
-            d[i] = rng_normal(r);
+            d[i] = k == 0 ? g[i] : rng_normal(r);
             norm += (double)d[i] * d[i];
+        }
+        if (norm == 0.0) { /* a zero gradient: probe a random direction instead */
+            for (size_t i = 0; i < n; i++)
+                d[i] = 1.0f;
+            norm = (double)n;
         }
         double analytic = 0.0;
         for (size_t i = 0; i < n; i++) {
             d[i] = (float)(d[i] / sqrt(norm));
             analytic += (double)g[i] * d[i];
         }
-        memcpy(saved, x, n * sizeof *x);
-        for (size_t i = 0; i < n; i++)
-            x[i] = saved[i] + eps * d[i];
-        double plus = f(ctx);
-        for (size_t i = 0; i < n; i++)
-            x[i] = saved[i] - eps * d[i];
-        double minus = f(ctx);
-        memcpy(x, saved, n * sizeof *x);
-        double numeric = (plus - minus) / (2.0 * eps);
-        double scale = fmax(fmax(fabs(numeric), fabs(analytic)), 1e-6);
+        double numeric = directional_derivative(f, ctx, x, d, saved, n, eps);
+        /* relative to the gradient's size, not to g . d, which a random
+         * direction can make arbitrarily small */
+        double scale = fmax(fmax(g_norm, fabs(numeric)), 1e-6);
         double err = fabs(numeric - analytic) / scale;
         if (err > worst)
             worst = err;
@@ -110,4 +131,11 @@ float max_abs_diff(const float *a, const float *b, size_t n) {
             m = isnan(d) ? INFINITY : d;
     }
     return m;
+}
+
+float rel_diff(const float *a, const float *b, size_t n) {
+    float scale = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        scale = fmaxf(scale, fabsf(a[i]));
+    return max_abs_diff(a, b, n) / (scale > 0.0f ? scale : 1.0f);
 }

@@ -38,9 +38,11 @@ typedef double (*objective_fn)(void *ctx);
 double grad_check_elements(objective_fn f, void *ctx, float *x, const float *g, size_t n,
                            size_t max_elems, float eps);
 
-/* Checks n_dirs random unit directions d: the numeric derivative along d
- * against g . d. Returns the largest relative error. Catches errors spread
- * over many small elements that the element check may miss. */
+/* Checks n_dirs unit directions d: the numeric derivative along d against
+ * g . d, relative to |g|. The first direction is g itself (a wrong gradient
+ * cannot match the slope along its own direction), the rest are random.
+ * Returns the largest error. Catches errors spread over many small
+ * elements that the element check may miss. */
 double grad_check_directions(objective_fn f, void *ctx, float *x, const float *g, size_t n,
                              int n_dirs, float eps, rng *r);
 
@@ -51,7 +53,11 @@ double grad_check_directions(objective_fn f, void *ctx, float *x, const float *g
  * w, used to test a layer's backward in isolation. */
 double dot_double(const float *out, const float *w, size_t n);
 
-/* Largest |a_i - b_i|. */
+/* Largest |a_i - b_i| (infinity if either holds a NaN). */
 float max_abs_diff(const float *a, const float *b, size_t n);
+
+/* max |a_i - b_i| / max |a_i|: how far apart two results are, relative to
+ * their size (for comparing implementations of the same computation). */
+float rel_diff(const float *a, const float *b, size_t n);
 
 #endif

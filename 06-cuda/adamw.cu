@@ -1,0 +1,87 @@
+/*
+ * adamw.cu - the optimizer on the GPU (mirrors common/adamw.c's
+ * adamw_update, grad_norm and grad_clip). The gradient norm is reduced on
+ * the device and the clipping factor applied inside the update kernel, so
+ * a training step never waits for the host to decide whether to clip.
+ */
+#include "cuda_internal.cuh"
+#include "cuda_layers.h"
+
+#define NORM_BLOCKS 1024
+#define NORM_THREADS 256
+#define CLIP_EPS 1e-6f /* as torch's clip_grad_norm_ and common/adamw.c */
+
+/* Stage 1: block b sums the squares of its grid-strided slice. */
+__global__ void sumsq_partial_kernel(float *partial, const float *g, size_t n) {
+    __shared__ float part[NORM_THREADS];
+    float s = 0.0f;
+    for (size_t i = (size_t)blockIdx.x * NORM_THREADS + threadIdx.x; i < n;
+         i += (size_t)NORM_BLOCKS * NORM_THREADS)
+        s += g[i] * g[i];
+    part[threadIdx.x] = s;
+    __syncthreads();
+    for (int stride = NORM_THREADS / 2; stride > 0; stride /= 2) {
+        if (threadIdx.x < stride)
+            part[threadIdx.x] += part[threadIdx.x + stride];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        partial[blockIdx.x] = part[0];
+}
+
+/* Stage 2: one block adds the partial sums. */
+__global__ void sumsq_final_kernel(float *out, const float *partial) {
+    __shared__ float part[NORM_THREADS];
+    float s = 0.0f;
+    for (int i = threadIdx.x; i < NORM_BLOCKS; i += NORM_THREADS)
+        s += partial[i];
+    part[threadIdx.x] = s;
+    __syncthreads();
+    for (int stride = NORM_THREADS / 2; stride > 0; stride /= 2) {
+        if (threadIdx.x < stride)
+            part[threadIdx.x] += part[threadIdx.x + stride];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        *out = part[0];
+}
+
+extern "C" void grad_sumsq_cuda(float *out, float *partial, const float *g, size_t n) {
+    sumsq_partial_kernel<<<NORM_BLOCKS, NORM_THREADS>>>(partial, g, n);
+    LAUNCH_CHECK();
+    sumsq_final_kernel<<<1, NORM_THREADS>>>(out, partial);
+    LAUNCH_CHECK();
+}
+
+__global__ void adamw_kernel(float *params, const float *grads, float *m, float *v, size_t n,
+                             float beta1, float beta2, float eps, float step_size,
+                             float bias2_sqrt, float shrink, const float *sumsq, float max_norm) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n)
+        return;
+    float scale = 1.0f;
+    if (sumsq) {
+        float clip = max_norm / (sqrtf(*sumsq) + CLIP_EPS);
+        scale = clip < 1.0f ? clip : 1.0f;
+    }
+    float g = grads[i] * scale;
+    float p = params[i] * shrink;
+    float mi = beta1 * m[i] + (1.0f - beta1) * g;
+    float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    params[i] = p - step_size * mi / (sqrtf(vi) / bias2_sqrt + eps);
+}
+
+extern "C" void adamw_update_cuda(float *params, const float *grads, float *m, float *v, size_t n,
+                                  float beta1, float beta2, float eps, float lr,
+                                  float weight_decay, long step, const float *sumsq,
+                                  float max_norm) {
+    /* the scalars as common/adamw.c computes them, in float */
+    float bias1 = 1.0f - powf(beta1, (float)step);
+    float bias2_sqrt = sqrtf(1.0f - powf(beta2, (float)step));
+    adamw_kernel<<<blocks_for(n, BLOCK_THREADS), BLOCK_THREADS>>>(
+        params, grads, m, v, n, beta1, beta2, eps, lr / bias1, bias2_sqrt,
+        1.0f - lr * weight_decay, sumsq, max_norm);
+    LAUNCH_CHECK();
+}

@@ -1,0 +1,191 @@
+/*
+ * attention.cu - causal multi-head attention on the GPU (mirrors chapter
+ * 03's multihead_scores/mix forward and backward).
+ *
+ * On the CPU each (batch row, head) pair was a loop iteration. Here all
+ * B*NH pairs go to cuBLAS at once as a "strided batched" product: the same
+ * small matrix product B*NH times, each operand a fixed stride after the
+ * previous one. That needs each head's q, k and v contiguous, so a permute
+ * kernel first rearranges qkv (B,T,3,NH,hs) into q, k, v (B,NH,T,hs); the
+ * heads' outputs y (B,NH,T,hs) are permuted back to (B,T,NH*hs) at the end.
+ *
+ *   forward:  S = q k^T / sqrt(hs)            batched product
+ *             att = causal softmax(S)          one warp per row
+ *             att_drop = dropout(att)          (in the softmax kernel)
+ *             y = att_drop v                   batched product
+ *   backward: datt_drop = dy v^T, dv = att_drop^T dy
+ *             dS = softmax backward            one warp per row, in place
+ *             dq = dS k / sqrt(hs), dk = dS^T q / sqrt(hs)
+ * (A fused "flash" kernel would never write att to memory; at T = 256 the
+ * T x T matrices are small enough that this plainer version is the lesson.)
+ */
+#include <math.h>
+
+#include "cuda_internal.cuh"
+#include "cuda_layers.h"
+
+#define SOFTMAX_ROWS_PER_BLOCK 8
+
+/* qkv (B,T,3,NH,hs) -> q, k, v (B,NH,T,hs); one thread per element of q. */
+__global__ void permute_kernel(float *q, float *k, float *v, const float *qkv, int B, int T,
+                               int NH, int hs) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)B * NH * T * hs)
+        return;
+    int d = (int)(i % hs);
+    int t = (int)((i / hs) % T);
+    int h = (int)((i / ((size_t)hs * T)) % NH);
+    int b = (int)(i / ((size_t)hs * T * NH));
+    int C = NH * hs;
+    size_t src = ((size_t)b * T + t) * 3 * C + (size_t)h * hs + d;
+    q[i] = qkv[src];
+    k[i] = qkv[src + C];
+    v[i] = qkv[src + 2 * C];
+}
+
+/* The inverse: q, k, v (B,NH,T,hs) -> qkv (B,T,3,NH,hs). */
+__global__ void unpermute_qkv_kernel(float *qkv, const float *q, const float *k, const float *v,
+                                     int B, int T, int NH, int hs) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)B * NH * T * hs)
+        return;
+    int d = (int)(i % hs);
+    int t = (int)((i / hs) % T);
+    int h = (int)((i / ((size_t)hs * T)) % NH);
+    int b = (int)(i / ((size_t)hs * T * NH));
+    int C = NH * hs;
+    size_t dst = ((size_t)b * T + t) * 3 * C + (size_t)h * hs + d;
+    qkv[dst] = q[i];
+    qkv[dst + C] = k[i];
+    qkv[dst + 2 * C] = v[i];
+}
+
+/* Between the heads layout (B,NH,T,hs) and the flat one (B,T,NH*hs):
+ * to_heads copies flat src into heads-layout dst, else the other way. */
+__global__ void heads_kernel(float *dst, const float *src, int B, int T, int NH, int hs,
+                             bool to_heads) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)B * NH * T * hs)
+        return;
+    int d = (int)(i % hs);
+    int t = (int)((i / hs) % T);
+    int h = (int)((i / ((size_t)hs * T)) % NH);
+    int b = (int)(i / ((size_t)hs * T * NH));
+    size_t j = ((size_t)b * T + t) * NH * hs + (size_t)h * hs + d;
+    if (to_heads)
+        dst[i] = src[j];
+    else
+        dst[j] = src[i];
+}
+
+/* Row r of the (B*NH*T, T) scores: position t = r % T attends to s <= t.
+ * Scores arrive already scaled; att gets exact zeros above the diagonal. */
+__global__ void softmax_forward_kernel(float *att, float *att_drop, int rows, int T, float p,
+                                       uint64_t seed) {
+    int row = blockIdx.x * SOFTMAX_ROWS_PER_BLOCK + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    if (row >= rows)
+        return;
+    int t = row % T;
+    float *a = att + (size_t)row * T;
+    float max = -INFINITY;
+    for (int s = lane; s <= t; s += WARP)
+        max = fmaxf(max, a[s]);
+    max = warp_max(max);
+    float sum = 0.0f;
+    for (int s = lane; s <= t; s += WARP)
+        sum += expf(a[s] - max);
+    float inv = 1.0f / warp_sum(sum);
+    float *ad = att_drop + (size_t)row * T;
+    for (int s = lane; s < T; s += WARP) {
+        float w = s <= t ? expf(a[s] - max) * inv : 0.0f;
+        a[s] = w;
+        if (att_drop != att)
+            ad[s] = p > 0.0f ? w * dropout_scale(seed, (size_t)row * T + s, p) : w;
+    }
+}
+
+/* In place: datt (= d att_drop on entry) becomes dS, the gradient of the
+ * scaled scores: through the dropout mask, then the softmax,
+ * dS[s] = att[s] * (datt[s] - sum_r att[r] datt[r]), 0 above the diagonal. */
+__global__ void softmax_backward_kernel(float *datt, const float *att, int rows, int T, float p,
+                                        uint64_t seed) {
+    int row = blockIdx.x * SOFTMAX_ROWS_PER_BLOCK + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    if (row >= rows)
+        return;
+    int t = row % T;
+    float *d = datt + (size_t)row * T;
+    const float *a = att + (size_t)row * T;
+    float dot = 0.0f;
+    for (int s = lane; s <= t; s += WARP) {
+        if (p > 0.0f)
+            d[s] *= dropout_scale(seed, (size_t)row * T + s, p);
+        dot += a[s] * d[s];
+    }
+    dot = warp_sum(dot);
+    for (int s = lane; s < T; s += WARP)
+        d[s] = s <= t ? a[s] * (d[s] - dot) : 0.0f;
+}
+
+static unsigned elementwise_blocks(int B, int T, int C) {
+    return blocks_for((size_t)B * T * C, BLOCK_THREADS);
+}
+
+extern "C" void attention_forward_cuda(float *out, float *att, float *att_drop, const float *qkv,
+                                       attention_scratch *s, int B, int T, int C, int NH, float p,
+                                       uint64_t seed) {
+    int hs = C / NH, BH = B * NH;
+    long long head = (long long)T * hs, square = (long long)T * T;
+    permute_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->q, s->k, s->v, qkv, B, T,
+                                                                    NH, hs);
+    LAUNCH_CHECK();
+    /* row-major S (T,T) = q (T,hs) @ k^T / sqrt(hs), per head (the linear pattern) */
+    gemm(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, 1.0f / sqrtf((float)hs), s->k, hs, head, s->q, hs,
+         head, 0.0f, att, T, square, BH);
+    int rows = BH * T;
+    softmax_forward_kernel<<<blocks_for((size_t)rows, SOFTMAX_ROWS_PER_BLOCK),
+                             SOFTMAX_ROWS_PER_BLOCK * WARP>>>(att, att_drop, rows, T, p, seed);
+    LAUNCH_CHECK();
+    /* row-major y (T,hs) = att_drop (T,T) @ v (T,hs): column-major y^T = v^T att_drop^T */
+    gemm(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, 1.0f, s->v, hs, head, att_drop, T, square, 0.0f, s->y,
+         hs, head, BH);
+    heads_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(out, s->y, B, T, NH, hs, false);
+    LAUNCH_CHECK();
+}
+
+extern "C" void attention_backward_cuda(float *dqkv, const float *dout, const float *att,
+                                        const float *att_drop, const float *qkv,
+                                        attention_scratch *s, int B, int T, int C, int NH,
+                                        float p, uint64_t seed) {
+    int hs = C / NH, BH = B * NH;
+    long long head = (long long)T * hs, square = (long long)T * T;
+    float scale = 1.0f / sqrtf((float)hs);
+    /* the forward's q, k, v again (cheaper to recompute than to keep), and
+     * dy, the output gradient in the heads layout, in s->y */
+    permute_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->q, s->k, s->v, qkv, B, T,
+                                                                    NH, hs);
+    LAUNCH_CHECK();
+    heads_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->y, dout, B, T, NH, hs, true);
+    LAUNCH_CHECK();
+    /* Each product below overwrites a scratch tensor that no later step
+     * reads, so no extra memory is needed: dv goes where v was (v is used
+     * only by the first product), dq where dy was, dk where k was. */
+    /* datt_drop (T,T) = dy (T,hs) @ v^T: the linear-forward pattern */
+    gemm(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, 1.0f, s->v, hs, head, s->y, hs, head, 0.0f, s->datt,
+         T, square, BH);
+    /* dv (T,hs) = att_drop^T (T,T) @ dy (T,hs): the dw pattern */
+    gemm(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, 1.0f, s->y, hs, head, att_drop, T, square, 0.0f, s->v,
+         hs, head, BH);
+    int rows = BH * T;
+    softmax_backward_kernel<<<blocks_for((size_t)rows, SOFTMAX_ROWS_PER_BLOCK),
+                              SOFTMAX_ROWS_PER_BLOCK * WARP>>>(s->datt, att, rows, T, p, seed);
+    LAUNCH_CHECK();
+    /* dq (T,hs) = dS (T,T) @ k (T,hs) * scale: a plain row-major product */
+    gemm(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, scale, s->k, hs, head, s->datt, T, square, 0.0f, s->y,
+         hs, head, BH);
+    /* dk (T,hs) = dS^T (T,T) @ q (T,hs) * scale: the dw pattern */
+    gemm(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, scale, s->q, hs, head, s->datt, T, square, 0.0f, s->k,
+         hs, head, BH);
+    unpermute_qkv_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(dqkv, s->y, s->k, s->v, B,
+                                                                          T, NH, hs);
+    LAUNCH_CHECK();
+}

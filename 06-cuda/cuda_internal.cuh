@@ -1,0 +1,75 @@
+/*
+ * cuda_internal.cuh - what the .cu files share beyond the C interface:
+ * checking macros, the cuBLAS handle, launch helpers, and the dropout
+ * random numbers.
+ */
+#ifndef CUDA_INTERNAL_CUH
+#define CUDA_INTERNAL_CUH
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cuda_util.h"
+
+/* Every call is checked; a failure is one clear line and the end. */
+#define CUDA_CHECK(call) cuda_check((call), #call, __FILE__, __LINE__)
+#define CUBLAS_CHECK(call) cublas_check((call), #call, __FILE__, __LINE__)
+/* After a kernel launch: launch errors appear here, not at the launch. */
+#define LAUNCH_CHECK() cuda_check(cudaGetLastError(), "kernel launch", __FILE__, __LINE__)
+
+void cuda_check(cudaError_t err, const char *what, const char *file, int line);
+void cublas_check(cublasStatus_t st, const char *what, const char *file, int line);
+
+/* The library handle, created on first use, with the chosen math mode. */
+cublasHandle_t cublas(void);
+
+/* Threads per block for the simple elementwise kernels. */
+#define BLOCK_THREADS 256
+#define WARP 32
+
+static inline unsigned blocks_for(size_t n, unsigned threads) {
+    return (unsigned)((n + threads - 1) / threads);
+}
+
+/* Sum over a warp with shuffles: every lane ends with the total. */
+__device__ inline float warp_sum(float x) {
+    for (int offset = WARP / 2; offset > 0; offset /= 2)
+        x += __shfl_xor_sync(0xffffffffu, x, offset);
+    return x;
+}
+
+__device__ inline float warp_max(float x) {
+    for (int offset = WARP / 2; offset > 0; offset /= 2)
+        x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
+    return x;
+}
+
+/* Dropout on the GPU needs a random number per element that any thread can
+ * compute on its own, in any order: a hash of (seed, index) rather than a
+ * stream. The forward pass and the backward pass recompute the same mask
+ * from the same seed, so no mask is stored. (splitmix64's finaliser.) */
+__device__ inline float hash_uniform(uint64_t seed, uint64_t index) {
+    uint64_t z = seed + index * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (float)(z >> 40) * (1.0f / 16777216.0f);
+}
+
+/* The dropout multiplier of element `index`: 0, or 1/(1-p) if kept. */
+__device__ inline float dropout_scale(uint64_t seed, uint64_t index, float p) {
+    return hash_uniform(seed, index) < p ? 0.0f : 1.0f / (1.0f - p);
+}
+
+#endif
+
+/* C (m x n, column-major, as cuBLAS sees it) = alpha op(A) op(B) + beta C,
+ * for `batch` matrices `stride` floats apart (batch 1: a single product),
+ * in the precision chosen with cuda_set_precision. Row-major callers pass
+ * their operands swapped (see matmul.cu). */
+void gemm(cublasOperation_t op_a, cublasOperation_t op_b, int m, int n, int k, float alpha,
+          const float *a, int lda, long long stride_a, const float *b, int ldb,
+          long long stride_b, float beta, float *c, int ldc, long long stride_c, int batch);

@@ -1,0 +1,113 @@
+/*
+ * cuda_layers.h - every layer of the GPT as a CUDA kernel (or cuBLAS call),
+ * callable from C. All pointers are device pointers.
+ *
+ * Each function mirrors a CPU function of chapters 01-05 with the same math
+ * and the same shapes, and says which; the Check suite runs both on the
+ * same random inputs and compares. Where the semantics differ it is said:
+ * a GPU kernel that owns its whole output writes it (=) instead of adding
+ * to it (+=), which saves reading the buffer first. Parameter gradients
+ * (dw, dwte, ...) always accumulate (+=), as on the CPU.
+ *
+ * Dropout masks are not stored: element i of a dropout site keeps its value
+ * when hash(seed, i) >= p, and the backward pass recomputes the same hash.
+ * p = 0 turns a site off (and then seed is unused).
+ */
+#ifndef CUDA_LAYERS_H
+#define CUDA_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- embedding.cu: chapters 01/02's token and position embeddings ---- */
+
+/* out (B,T,C) = dropout(wte[idx] + wpe[t]). */
+void embedding_forward_cuda(float *out, const int *idx, const float *wte, const float *wpe,
+                            int B, int T, int C, float p, uint64_t seed);
+/* dwte (V,C) += ..., dwpe (T,C) += ..., from dout (B,T,C), which is
+ * multiplied in place by the dropout mask. onehot (B*T*V floats) is scratch. */
+void embedding_backward_cuda(float *dwte, float *dwpe, float *onehot, float *dout,
+                             const int *idx, int B, int T, int C, int V, float p, uint64_t seed);
+
+/* ---- layernorm.cu: chapter 04's layernorm_forward/backward ---- */
+
+void layernorm_forward_cuda(float *out, float *mean, float *rstd, const float *inp,
+                            const float *w, const float *b, int N, int C);
+/* dinp (N,C) += ..., dw (C) += ..., db (C) += ... (db may be NULL). */
+void layernorm_backward_cuda(float *dinp, float *dw, float *db, const float *dout,
+                             const float *inp, const float *w, const float *mean,
+                             const float *rstd, int N, int C);
+
+/* ---- matmul.cu: chapter 02's linear_forward/backward, on cuBLAS ---- */
+
+/* out (N,OC) = inp (N,C) @ w^T, w (OC,C). (The GPT has no biases.) */
+void linear_forward_cuda(float *out, const float *inp, const float *w, int N, int C, int OC);
+/* dinp (N,C) = dout @ w (written; NULL to skip);  dw (OC,C) += dout^T @ inp. */
+void linear_backward_cuda(float *dinp, float *dw, const float *dout, const float *inp,
+                          const float *w, int N, int C, int OC);
+
+/* ---- attention.cu: chapter 03's multihead_* functions, batched ---- */
+
+/* Scratch the attention functions share: four (B,NH,T,hs) tensors and one
+ * (B,NH,T,T). */
+typedef struct {
+    float *q, *k, *v, *y; /* (B,NH,T,hs) each: heads laid out for batched matmuls */
+    float *datt;          /* (B,NH,T,T) */
+} attention_scratch;
+
+/* att (B,NH,T,T) = causal softmax(q k^T / sqrt(hs)); att_drop = dropout(att)
+ * (pass att_drop == att when p == 0); out (B,T,C) = att_drop @ v, heads side
+ * by side. qkv (B,T,3C) as on the CPU. */
+void attention_forward_cuda(float *out, float *att, float *att_drop, const float *qkv,
+                            attention_scratch *s, int B, int T, int C, int NH, float p,
+                            uint64_t seed);
+/* dqkv (B,T,3C) = d loss / d qkv (written), from dout (B,T,C) and the
+ * forward's att, att_drop and qkv. */
+void attention_backward_cuda(float *dqkv, const float *dout, const float *att,
+                             const float *att_drop, const float *qkv, attention_scratch *s,
+                             int B, int T, int C, int NH, float p, uint64_t seed);
+
+/* ---- pointwise.cu: GELU (05), residual + dropout (04) ---- */
+
+/* out (n) = gelu(inp), exact erf. */
+void gelu_forward_cuda(float *out, const float *inp, size_t n);
+/* dinp (n) = gelu'(inp) * dout (written). */
+void gelu_backward_cuda(float *dinp, const float *inp, const float *dout, size_t n);
+/* out (n) = x + dropout(y). */
+void residual_dropout_forward_cuda(float *out, const float *x, const float *y, size_t n,
+                                   float p, uint64_t seed);
+/* dy (n) = dout * mask (written): the gradient into the dropped branch
+ * (the residual input's gradient is dout itself). */
+void residual_dropout_backward_cuda(float *dy, const float *dout, size_t n, float p,
+                                    uint64_t seed);
+
+/* ---- crossentropy.cu: chapter 01's crossentropy_forward/backward ---- */
+
+/* probs (N,V) = softmax(logits), losses (N) = -log probs[target]. */
+void crossentropy_forward_cuda(float *probs, float *losses, const float *logits,
+                               const int *targets, int N, int V);
+/* dlogits (N,V) = (probs - onehot(targets)) / N (written). */
+void crossentropy_backward_cuda(float *dlogits, const float *probs, const int *targets, int N,
+                                int V);
+/* The mean of x (n), summed in a fixed order; copied to the host. */
+float mean_cuda(const float *x, int n, float *scratch);
+
+/* ---- adamw.cu: common/adamw.c's AdamW and gradient clipping ---- */
+
+/* sum of g^2 into *out (a device scalar); partial (>= 1024 floats) is scratch. */
+void grad_sumsq_cuda(float *out, float *partial, const float *g, size_t n);
+/* One AdamW step, as adamw_update(), on gradients scaled by
+ * min(1, max_norm / (sqrt(*sumsq) + 1e-6)) (no clipping: sumsq NULL). */
+void adamw_update_cuda(float *params, const float *grads, float *m, float *v, size_t n,
+                       float beta1, float beta2, float eps, float lr, float weight_decay,
+                       long step, const float *sumsq, float max_norm);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

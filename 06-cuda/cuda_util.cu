@@ -1,0 +1,146 @@
+/* cuda_util.cu - device memory, errors, the cuBLAS handle; see cuda_util.h. */
+#include <string.h>
+
+#include "cuda_internal.cuh"
+
+void cuda_check(cudaError_t err, const char *what, const char *file, int line) {
+    if (err == cudaSuccess)
+        return;
+    fprintf(stderr, "gpt-cuda: error: %s failed at %s:%d: %s\n", what, file, line,
+            cudaGetErrorString(err));
+    exit(EXIT_FAILURE);
+}
+
+void cublas_check(cublasStatus_t st, const char *what, const char *file, int line) {
+    if (st == CUBLAS_STATUS_SUCCESS)
+        return;
+    fprintf(stderr, "gpt-cuda: error: %s failed at %s:%d: cuBLAS status %d\n", what, file, line,
+            (int)st);
+    exit(EXIT_FAILURE);
+}
+
+static cublasHandle_t handle;
+static precision current_precision = PRECISION_TF32;
+
+static void apply_math_mode(void) {
+    /* TF32 is a math mode of the handle; fp32 and bf16 use the default
+     * (plain fp32 arithmetic; bf16 chooses its types per call) */
+    CUBLAS_CHECK(cublasSetMathMode(handle, current_precision == PRECISION_TF32
+                                               ? CUBLAS_TF32_TENSOR_OP_MATH
+                                               : CUBLAS_DEFAULT_MATH));
+}
+
+cublasHandle_t cublas(void) {
+    if (!handle) {
+        CUBLAS_CHECK(cublasCreate(&handle));
+        apply_math_mode();
+    }
+    return handle;
+}
+
+extern "C" {
+
+int precision_parse(const char *name, precision *p) {
+    static const char *const names[] = {"fp32", "tf32", "bf16"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, names[i]) == 0) {
+            *p = (precision)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *precision_name(precision p) {
+    return p == PRECISION_FP32 ? "fp32" : p == PRECISION_TF32 ? "tf32" : "bf16";
+}
+
+bool cuda_available(char *why, size_t cap) {
+    int n = 0;
+    cudaError_t err = cudaGetDeviceCount(&n);
+    if (err != cudaSuccess || n == 0) {
+        if (why)
+            snprintf(why, cap, "no CUDA device (%s)",
+                     err != cudaSuccess ? cudaGetErrorString(err) : "none found");
+        cudaGetLastError(); /* clear the sticky error */
+        return false;
+    }
+    return true;
+}
+
+const char *cuda_device_description(void) {
+    static char line[512];
+    cudaDeviceProp prop;
+    int dev = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
+    snprintf(line, sizeof line, "%s, %d SMs, compute %d.%d", prop.name, prop.multiProcessorCount,
+             prop.major, prop.minor);
+    return line;
+}
+
+void cuda_set_precision(precision p) {
+    current_precision = p;
+    if (handle)
+        apply_math_mode();
+}
+
+precision cuda_get_precision(void) { return current_precision; }
+
+float *dev_alloc(size_t n_floats) {
+    float *p = NULL;
+    CUDA_CHECK(cudaMalloc(&p, (n_floats ? n_floats : 1) * sizeof(float)));
+    return p;
+}
+
+int *dev_alloc_ints(size_t n) {
+    int *p = NULL;
+    CUDA_CHECK(cudaMalloc(&p, (n ? n : 1) * sizeof(int)));
+    return p;
+}
+
+void dev_free(void *p) {
+    if (p)
+        CUDA_CHECK(cudaFree(p));
+}
+
+void dev_upload(float *dst, const float *src, size_t n) {
+    CUDA_CHECK(cudaMemcpy(dst, src, n * sizeof(float), cudaMemcpyHostToDevice));
+}
+
+void dev_download(float *dst, const float *src, size_t n) {
+    CUDA_CHECK(cudaMemcpy(dst, src, n * sizeof(float), cudaMemcpyDeviceToHost));
+}
+
+void dev_upload_ints(int *dst, const int *src, size_t n) {
+    CUDA_CHECK(cudaMemcpy(dst, src, n * sizeof(int), cudaMemcpyHostToDevice));
+}
+
+void dev_zero(float *p, size_t n) { CUDA_CHECK(cudaMemset(p, 0, n * sizeof(float))); }
+
+void dev_copy(float *dst, const float *src, size_t n) {
+    CUDA_CHECK(cudaMemcpy(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice));
+}
+
+void dev_synchronize(void) { CUDA_CHECK(cudaDeviceSynchronize()); }
+
+void dev_timer_start(dev_timer *t) {
+    cudaEvent_t a, b;
+    CUDA_CHECK(cudaEventCreate(&a));
+    CUDA_CHECK(cudaEventCreate(&b));
+    CUDA_CHECK(cudaEventRecord(a));
+    t->start = a;
+    t->stop = b;
+}
+
+float dev_timer_stop(dev_timer *t) {
+    cudaEvent_t a = (cudaEvent_t)t->start, b = (cudaEvent_t)t->stop;
+    CUDA_CHECK(cudaEventRecord(b));
+    CUDA_CHECK(cudaEventSynchronize(b));
+    float ms = 0.0f;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+    CUDA_CHECK(cudaEventDestroy(a));
+    CUDA_CHECK(cudaEventDestroy(b));
+    return ms;
+}
+
+} /* extern "C" */

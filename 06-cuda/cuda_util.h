@@ -1,0 +1,68 @@
+/*
+ * cuda_util.h - the plumbing every CUDA file of this chapter shares, with a
+ * C interface so that plain C code (the program, the Check suite) can drive
+ * the GPU without knowing CUDA.
+ *
+ * Device memory is addressed by ordinary float pointers that the CPU must
+ * never dereference; the upload/download helpers move data across. Every
+ * CUDA and cuBLAS call is checked: a failure prints one line naming the
+ * call and the CUDA error, and exits (there is nothing sensible to continue
+ * with after a device error).
+ */
+#ifndef CUDA_UTIL_H
+#define CUDA_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How the matrix multiplies run (the `--precision` option):
+ *   fp32  plain float arithmetic: what tests compare against the CPU;
+ *   tf32  tensor cores on float inputs rounded to 10 mantissa bits
+ *         (the default: about 3x fp32's speed, ~1e-3 relative error);
+ *   bf16  tensor cores on bfloat16 copies of the inputs, fp32
+ *         accumulation and fp32 master weights (fastest, ~1e-2). */
+typedef enum { PRECISION_FP32, PRECISION_TF32, PRECISION_BF16 } precision;
+
+/* Parses "fp32" / "tf32" / "bf16"; returns -1 for anything else. */
+int precision_parse(const char *name, precision *p);
+const char *precision_name(precision p);
+
+/* True when a CUDA device can be used; otherwise fills why (if not NULL)
+ * with the reason, e.g. "no CUDA device" or the driver's message. */
+bool cuda_available(char *why, size_t cap);
+
+/* "NVIDIA H100 80GB HBM3, 132 SMs, compute 9.0" */
+const char *cuda_device_description(void);
+
+/* Sets the precision of every cuBLAS call from now on (creates the handle
+ * on first use). */
+void cuda_set_precision(precision p);
+precision cuda_get_precision(void);
+
+/* Device memory. */
+float *dev_alloc(size_t n_floats);
+int *dev_alloc_ints(size_t n);
+void dev_free(void *p);
+void dev_upload(float *dst, const float *src, size_t n);
+void dev_download(float *dst, const float *src, size_t n);
+void dev_upload_ints(int *dst, const int *src, size_t n);
+void dev_zero(float *p, size_t n);
+void dev_copy(float *dst, const float *src, size_t n);
+void dev_synchronize(void);
+
+/* Milliseconds between two points on the device's timeline. */
+typedef struct {
+    void *start, *stop;
+} dev_timer;
+void dev_timer_start(dev_timer *t);
+float dev_timer_stop(dev_timer *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

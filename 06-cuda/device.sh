@@ -1,0 +1,53 @@
+#!/bin/bash
+# device.sh - the GPU checks, run on a machine with an NVIDIA GPU from the
+# repository root, with binaries built elsewhere (the GPU machine of this
+# project has no Check and no OpenBLAS; see README.md, "Running it"):
+#
+#   make BLAS=0 ARCH=-march=x86-64-v3 BUILD=DIR/build BIN=DIR cuda DIR/05-gpt/gpt
+#   DIR/lib: libgomp.so.1 and libsubunit.so.0 from the build machine
+#   DIR/peer: torch_ref.py and tinyshakespeare.txt
+#   06-cuda/device.sh DIR OUT STEP...     STEP: test | bench | full PRECISION
+#
+# Logs and checkpoints go to OUT.
+set -u
+DIR=$1 OUT=$2
+shift 2
+cublas=$(find / -name 'libcublas.so.13' -not -path '/proc/*' 2>/dev/null | head -n1)
+export LD_LIBRARY_PATH="$PWD/$DIR/lib:$(dirname "${cublas:-/none/x}"):${LD_LIBRARY_PATH:-}"
+DATA=$DIR/peer/tinyshakespeare.txt
+mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader
+status=0
+while [ $# -gt 0 ]; do
+    step=$1
+    shift
+    echo "== $step $(date +%T)"
+    case $step in
+    test)
+        REQUIRE_GPU=1 SUITE_TIMEOUT=300 BIN="$DIR" tests/run-suites.sh \
+            "$DIR/build/tests/test_06_cuda" 2>&1 | tee "$OUT/test.log" | tail -n 30
+        [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+        ;;
+    bench)
+        GPT_CUDA=$DIR/06-cuda/gpt-cuda PEER=$DIR/peer/torch_ref.py BENCH_DATA=$DATA \
+            06-cuda/bench.sh 2>&1 | tee "$OUT/bench.log"
+        ;;
+    full) # only after passing tests: no point training with broken kernels
+        precision=$1
+        shift
+        [ $status -eq 0 ] || { echo "skipping full: the tests failed"; continue; }
+        run=/tmp/gpt-full # checkpoints are too big to come back; logs go to OUT
+        "$DIR/06-cuda/gpt-cuda" train --preset full --precision "$precision" --data "$DATA" \
+            --out $run >"$OUT/full.log" 2>&1
+        tail -n 8 "$OUT/full.log"
+        cp $run/loss.csv "$OUT/full-loss.csv"
+        # the GPU-trained checkpoint, sampled by the CPU program, and opened
+        # by Python's safetensors
+        "$DIR/05-gpt/gpt" sample --ckpt $run/best.safetensors --tokens 300 --seed 7 2>&1 |
+            tee "$OUT/sample.txt"
+        python3 -c "from safetensors.torch import load_file; t = load_file('$run/best.safetensors'); \
+print('python safetensors:', len(t), 'tensors, wte', tuple(t['transformer.wte.weight'].shape))" 2>&1
+        ;;
+    esac
+done
+exit $status

@@ -1,0 +1,493 @@
+/*
+ * test_06_cuda.c - claims about chapter 06: every CUDA kernel computes what
+ * the CPU function it mirrors computes (the CPU code of chapters 01-05 is
+ * linked in as the reference, never copied), and one whole training step on
+ * the GPU gives the loss, gradients and update of 05-gpt's step.
+ *
+ * Tolerances: fp32 mode is compared tightly (rounding order differs:
+ * ~1e-6 relative); tf32 rounds matmul inputs to 10 mantissa bits (~1e-3
+ * relative, we allow 1e-2), bf16 to 7 bits (we allow 5e-2).
+ *
+ * Without a GPU the suite prints "SKIP: no CUDA device ..." and exits 77;
+ * run-suites.sh then counts it as skipped, unless REQUIRE_GPU=1.
+ * The runner does not fork (CK_NOFORK): a CUDA context does not survive
+ * fork(), and run-suites.sh's `timeout` replaces Check's.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../01-bigram/crossentropy.h"
+#include "../01-bigram/embedding.h"
+#include "../02-self-attention/linear.h"
+#include "../02-self-attention/position.h"
+#include "../03-multihead/multihead.h"
+#include "../04-block/layernorm.h"
+#include "../05-gpt/gelu.h"
+#include "../05-gpt/gpt.h"
+#include "../06-cuda/cuda_layers.h"
+#include "../06-cuda/cuda_util.h"
+#include "../06-cuda/gpt_cuda.h"
+#include "../common/adamw.h"
+#include "testutil.h"
+
+#define SKIP_STATUS 77
+#define FP32_TOL 1e-5f
+#define TF32_TOL 1e-2f
+#define BF16_TOL 5e-2f
+
+static rng R;
+
+/* ------------------------------------------------------------ helpers */
+
+/* A host array of n random floats (std scale) and its device copy. */
+typedef struct {
+    float *host, *dev;
+    size_t n;
+} pair;
+
+static pair random_pair(size_t n, float scale) {
+    pair p = {malloc(n * sizeof(float)), dev_alloc(n), n};
+    fill_normal(p.host, n, scale, &R);
+    dev_upload(p.dev, p.host, n);
+    return p;
+}
+
+/* A device array poisoned with NaN, so an element no kernel wrote shows. */
+static pair poisoned_pair(size_t n) {
+    pair p = {malloc(n * sizeof(float)), dev_alloc(n), n};
+    for (size_t i = 0; i < n; i++)
+        p.host[i] = NAN;
+    dev_upload(p.dev, p.host, n);
+    return p;
+}
+
+static pair zero_pair(size_t n) {
+    pair p = {calloc(n, sizeof(float)), dev_alloc(n), n};
+    dev_zero(p.dev, n);
+    return p;
+}
+
+/* Relative difference between the device array and a host reference. */
+static float device_vs(const pair *p, const float *reference) {
+    float *back = malloc(p->n * sizeof *back);
+    dev_download(back, p->dev, p->n);
+    float d = rel_diff(reference, back, p->n);
+    free(back);
+    return d;
+}
+
+static void free_pair(pair *p) {
+    free(p->host);
+    dev_free(p->dev);
+}
+
+static int *device_ints(const int *x, size_t n) {
+    int *d = dev_alloc_ints(n);
+    dev_upload_ints(d, x, n);
+    return d;
+}
+
+static float tolerance(precision p) {
+    return p == PRECISION_FP32 ? FP32_TOL : p == PRECISION_TF32 ? TF32_TOL : BF16_TOL;
+}
+
+/* ------------------------------------------------------------ matmul */
+
+START_TEST(test_linear_matches_cpu) {
+    /* loop index _i: 0 fp32, 1 tf32, 2 bf16 */
+    precision prec = (precision)_i;
+    cuda_set_precision(prec);
+    enum { N = 96, C = 40, OC = 72 };
+    pair inp = random_pair(N * C, 1.0f), w = random_pair(OC * C, 0.3f);
+    pair dout = random_pair(N * OC, 1.0f), out = poisoned_pair(N * OC);
+    pair dinp = poisoned_pair(N * C), dw = random_pair(OC * C, 0.1f);
+    float *ref_dw = malloc(OC * C * sizeof(float));
+    memcpy(ref_dw, dw.host, OC * C * sizeof(float)); /* dw accumulates on both */
+    float *ref_dinp = calloc(N * C, sizeof(float));
+    linear_forward(out.host, inp.host, w.host, NULL, N, C, OC);
+    linear_backward(ref_dinp, ref_dw, NULL, dout.host, inp.host, w.host, N, C, OC);
+    linear_forward_cuda(out.dev, inp.dev, w.dev, N, C, OC);
+    linear_backward_cuda(dinp.dev, dw.dev, dout.dev, inp.dev, w.dev, N, C, OC);
+    float tol = tolerance(prec);
+    ck_assert_float_lt(device_vs(&out, out.host), tol);
+    ck_assert_float_lt(device_vs(&dinp, ref_dinp), tol);
+    ck_assert_float_lt(device_vs(&dw, ref_dw), tol);
+    free(ref_dw);
+    free(ref_dinp);
+    pair all[] = {inp, w, dout, out, dinp, dw};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free_pair(&all[i]);
+    cuda_set_precision(PRECISION_FP32);
+}
+END_TEST
+
+/* ------------------------------------------------------------ layernorm */
+
+START_TEST(test_layernorm_matches_cpu) {
+    enum { N = 70, C = 48 };
+    pair inp = random_pair(N * C, 2.0f), w = random_pair(C, 1.0f), dout = random_pair(N * C, 1.0f);
+    pair out = poisoned_pair(N * C), mean = poisoned_pair(N), rstd = poisoned_pair(N);
+    pair dinp = random_pair(N * C, 0.1f), dw = random_pair(C, 0.1f); /* both accumulate */
+    float *ref_dinp = malloc(N * C * sizeof(float)), *ref_dw = malloc(C * sizeof(float));
+    memcpy(ref_dinp, dinp.host, N * C * sizeof(float));
+    memcpy(ref_dw, dw.host, C * sizeof(float));
+    layernorm_forward(out.host, mean.host, rstd.host, inp.host, w.host, NULL, N, C);
+    layernorm_backward(ref_dinp, ref_dw, NULL, dout.host, inp.host, w.host, mean.host, rstd.host,
+                       N, C);
+    layernorm_forward_cuda(out.dev, mean.dev, rstd.dev, inp.dev, w.dev, NULL, N, C);
+    layernorm_backward_cuda(dinp.dev, dw.dev, NULL, dout.dev, inp.dev, w.dev, mean.dev, rstd.dev,
+                            N, C);
+    ck_assert_float_lt(device_vs(&out, out.host), FP32_TOL);
+    ck_assert_float_lt(device_vs(&mean, mean.host), FP32_TOL);
+    ck_assert_float_lt(device_vs(&rstd, rstd.host), FP32_TOL);
+    ck_assert_float_lt(device_vs(&dinp, ref_dinp), FP32_TOL);
+    ck_assert_float_lt(device_vs(&dw, ref_dw), FP32_TOL);
+    free(ref_dinp);
+    free(ref_dw);
+    pair all[] = {inp, w, dout, out, mean, rstd, dinp, dw};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free_pair(&all[i]);
+}
+END_TEST
+
+/* ------------------------------------------------------------ attention */
+
+START_TEST(test_attention_matches_cpu) {
+    precision prec = (precision)_i;
+    cuda_set_precision(prec);
+    enum { B = 3, T = 37, C = 24, NH = 3 };
+    size_t n_qkv = (size_t)B * T * 3 * C, n_out = (size_t)B * T * C, n_att = (size_t)B * NH * T * T;
+    pair qkv = random_pair(n_qkv, 1.0f), dout = random_pair(n_out, 1.0f);
+    pair out = poisoned_pair(n_out), att = poisoned_pair(n_att), dqkv = poisoned_pair(n_qkv);
+    float *ref_datt = calloc(n_att, sizeof(float)), *ref_dqkv = calloc(n_qkv, sizeof(float));
+    multihead_scores_forward(att.host, qkv.host, B, T, C, NH);
+    multihead_mix_forward(out.host, att.host, qkv.host, B, T, C, NH);
+    multihead_mix_backward(ref_datt, ref_dqkv, dout.host, att.host, qkv.host, B, T, C, NH);
+    multihead_scores_backward(ref_dqkv, ref_datt, att.host, qkv.host, B, T, C, NH);
+    attention_scratch s = {dev_alloc(n_out), dev_alloc(n_out), dev_alloc(n_out), dev_alloc(n_out),
+                           dev_alloc(n_att)};
+    attention_forward_cuda(out.dev, att.dev, att.dev, qkv.dev, &s, B, T, C, NH, 0.0f, 0);
+    attention_backward_cuda(dqkv.dev, dout.dev, att.dev, att.dev, qkv.dev, &s, B, T, C, NH, 0.0f,
+                            0);
+    float tol = tolerance(prec);
+    ck_assert_float_lt(device_vs(&att, att.host), tol);
+    ck_assert_float_lt(device_vs(&out, out.host), tol);
+    ck_assert_float_lt(device_vs(&dqkv, ref_dqkv), tol);
+    /* causality on the device: exact zeros above the diagonal */
+    float *back = malloc(n_att * sizeof *back);
+    dev_download(back, att.dev, n_att);
+    for (size_t bh = 0; bh < (size_t)B * NH; bh++)
+        for (int t = 0; t < T; t++)
+            for (int u = t + 1; u < T; u++)
+                ck_assert_float_eq(back[bh * T * T + (size_t)t * T + u], 0.0f);
+    free(back);
+    float *scratch[] = {s.q, s.k, s.v, s.y, s.datt};
+    for (int i = 0; i < 5; i++)
+        dev_free(scratch[i]);
+    free(ref_datt);
+    free(ref_dqkv);
+    pair all[] = {qkv, dout, out, att, dqkv};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free_pair(&all[i]);
+    cuda_set_precision(PRECISION_FP32);
+}
+END_TEST
+
+/* ------------------------------------------------------------ pointwise */
+
+START_TEST(test_gelu_matches_cpu) {
+    enum { N = 5000 };
+    pair inp = random_pair(N, 3.0f), dout = random_pair(N, 1.0f);
+    pair out = poisoned_pair(N), dinp = poisoned_pair(N);
+    float *ref_dinp = calloc(N, sizeof(float));
+    gelu_forward(out.host, inp.host, N);
+    gelu_backward(ref_dinp, inp.host, dout.host, N);
+    gelu_forward_cuda(out.dev, inp.dev, N);
+    gelu_backward_cuda(dinp.dev, inp.dev, dout.dev, N);
+    ck_assert_float_lt(device_vs(&out, out.host), FP32_TOL);
+    ck_assert_float_lt(device_vs(&dinp, ref_dinp), FP32_TOL);
+    free(ref_dinp);
+    pair all[] = {inp, dout, out, dinp};
+    for (size_t i = 0; i < 4; i++)
+        free_pair(&all[i]);
+}
+END_TEST
+
+START_TEST(test_residual_dropout) {
+    enum { N = 100000 };
+    const float p = 0.25f;
+    pair x = random_pair(N, 1.0f), y = random_pair(N, 1.0f), dout = random_pair(N, 1.0f);
+    pair out = poisoned_pair(N), dy = poisoned_pair(N);
+    /* p = 0: exactly x + y, and the gradient passes unchanged */
+    residual_dropout_forward_cuda(out.dev, x.dev, y.dev, N, 0.0f, 1);
+    residual_dropout_backward_cuda(dy.dev, dout.dev, N, 0.0f, 1);
+    float *sum = malloc(N * sizeof(float));
+    for (int i = 0; i < N; i++)
+        sum[i] = x.host[i] + y.host[i];
+    ck_assert_float_eq(device_vs(&out, sum), 0.0f);
+    ck_assert_float_eq(device_vs(&dy, dout.host), 0.0f);
+    /* p > 0: about 1-p kept, scaled by 1/(1-p); the backward pass drops the
+     * same elements */
+    residual_dropout_forward_cuda(out.dev, x.dev, y.dev, N, p, 42);
+    residual_dropout_backward_cuda(dy.dev, dout.dev, N, p, 42);
+    float *o = malloc(N * sizeof(float)), *d = malloc(N * sizeof(float));
+    dev_download(o, out.dev, N);
+    dev_download(d, dy.dev, N);
+    int kept = 0;
+    for (int i = 0; i < N; i++) {
+        bool keep = d[i] != 0.0f;
+        kept += keep;
+        float expect = x.host[i] + (keep ? y.host[i] / (1.0f - p) : 0.0f);
+        ck_assert_float_eq_tol(o[i], expect, 1e-5f);
+        if (keep)
+            ck_assert_float_eq_tol(d[i], dout.host[i] / (1.0f - p), 1e-5f);
+    }
+    ck_assert_double_eq_tol((double)kept / N, 1.0 - p, 0.01);
+    free(sum);
+    free(o);
+    free(d);
+    pair all[] = {x, y, dout, out, dy};
+    for (size_t i = 0; i < 5; i++)
+        free_pair(&all[i]);
+}
+END_TEST
+
+/* ------------------------------------------------------------ embedding, loss */
+
+START_TEST(test_embedding_matches_cpu) {
+    enum { B = 3, T = 11, C = 20, V = 9 };
+    int idx[B * T];
+    for (int i = 0; i < B * T; i++)
+        idx[i] = (int)rng_below(&R, V);
+    int *d_idx = device_ints(idx, B * T);
+    pair wte = random_pair(V * C, 1.0f), wpe = random_pair(T * C, 1.0f);
+    pair dout = random_pair(B * T * C, 1.0f), out = poisoned_pair(B * T * C);
+    pair dwte = random_pair(V * C, 0.1f), dwpe = random_pair(T * C, 0.1f);
+    float *ref_dwte = malloc(V * C * sizeof(float)), *ref_dwpe = malloc(T * C * sizeof(float));
+    memcpy(ref_dwte, dwte.host, V * C * sizeof(float));
+    memcpy(ref_dwpe, dwpe.host, T * C * sizeof(float));
+    token_embedding_forward(out.host, idx, wte.host, B * T, C);
+    position_embedding_forward(out.host, wpe.host, B, T, C);
+    token_embedding_backward(ref_dwte, dout.host, idx, B * T, C);
+    position_embedding_backward(ref_dwpe, dout.host, B, T, C);
+    float *onehot = dev_alloc((size_t)B * T * V);
+    embedding_forward_cuda(out.dev, d_idx, wte.dev, wpe.dev, B, T, C, 0.0f, 0);
+    embedding_backward_cuda(dwte.dev, dwpe.dev, onehot, dout.dev, d_idx, B, T, C, V, 0.0f, 0);
+    ck_assert_float_lt(device_vs(&out, out.host), FP32_TOL);
+    ck_assert_float_lt(device_vs(&dwte, ref_dwte), FP32_TOL);
+    ck_assert_float_lt(device_vs(&dwpe, ref_dwpe), FP32_TOL);
+    dev_free(onehot);
+    dev_free(d_idx);
+    free(ref_dwte);
+    free(ref_dwpe);
+    pair all[] = {wte, wpe, dout, out, dwte, dwpe};
+    for (size_t i = 0; i < 6; i++)
+        free_pair(&all[i]);
+}
+END_TEST
+
+START_TEST(test_crossentropy_matches_cpu) {
+    enum { N = 300, V = 65 };
+    int targets[N];
+    for (int i = 0; i < N; i++)
+        targets[i] = (int)rng_below(&R, V);
+    int *d_targets = device_ints(targets, N);
+    pair logits = random_pair(N * V, 3.0f), probs = poisoned_pair(N * V);
+    pair losses = poisoned_pair(N), dlogits = poisoned_pair(N * V);
+    float *ref_dlogits = calloc(N * V, sizeof(float));
+    float mean = crossentropy_forward(probs.host, losses.host, logits.host, targets, N, V);
+    crossentropy_backward(ref_dlogits, probs.host, targets, N, V);
+    crossentropy_forward_cuda(probs.dev, losses.dev, logits.dev, d_targets, N, V);
+    crossentropy_backward_cuda(dlogits.dev, probs.dev, d_targets, N, V);
+    float *scalar = dev_alloc(1);
+    ck_assert_float_eq_tol(mean_cuda(losses.dev, N, scalar), mean, 1e-5f);
+    ck_assert_float_lt(device_vs(&probs, probs.host), FP32_TOL);
+    ck_assert_float_lt(device_vs(&losses, losses.host), FP32_TOL);
+    ck_assert_float_lt(device_vs(&dlogits, ref_dlogits), FP32_TOL);
+    dev_free(scalar);
+    dev_free(d_targets);
+    free(ref_dlogits);
+    pair all[] = {logits, probs, losses, dlogits};
+    for (size_t i = 0; i < 4; i++)
+        free_pair(&all[i]);
+}
+END_TEST
+
+/* ------------------------------------------------------------ optimizer */
+
+START_TEST(test_adamw_and_clipping_match_cpu) {
+    enum { N = 10000 };
+    pair p = random_pair(N, 1.0f), g = random_pair(N, 0.05f), m = zero_pair(N), v = zero_pair(N);
+    float *sumsq = dev_alloc(1), *partial = dev_alloc(1024);
+    adamw_config c = ADAMW_NANOGPT;
+    const float max_norm = 1.0f; /* |g| ~ 0.05 sqrt(N) = 5: clipping bites */
+    for (long step = 1; step <= 3; step++) {
+        grad_sumsq_cuda(sumsq, partial, g.dev, N);
+        adamw_update_cuda(p.dev, g.dev, m.dev, v.dev, N, c.beta1, c.beta2, c.eps, 1e-2f,
+                          c.weight_decay, step, sumsq, max_norm);
+        float *clipped = malloc(N * sizeof(float));
+        memcpy(clipped, g.host, N * sizeof(float));
+        grad_clip(clipped, N, max_norm);
+        adamw_update(p.host, clipped, m.host, v.host, N, &c, 1e-2f, c.weight_decay, step);
+        free(clipped);
+    }
+    float norm_sq;
+    dev_download(&norm_sq, sumsq, 1);
+    ck_assert_float_eq_tol(sqrtf(norm_sq), grad_norm(g.host, N), 1e-3f);
+    ck_assert_float_lt(device_vs(&p, p.host), FP32_TOL);
+    ck_assert_float_lt(device_vs(&m, m.host), FP32_TOL);
+    ck_assert_float_lt(device_vs(&v, v.host), 1e-4f);
+    dev_free(sumsq);
+    dev_free(partial);
+    pair all[] = {p, g, m, v};
+    for (size_t i = 0; i < 4; i++)
+        free_pair(&all[i]);
+}
+END_TEST
+
+/* ------------------------------------------------------------ the whole step */
+
+/* One training step of the tiny model on the CPU (05, reference kernels)
+ * and on the GPU, from the same initial weights and batch. */
+START_TEST(test_train_step_matches_cpu) {
+    precision prec = (precision)_i;
+    cuda_set_precision(prec);
+    gpt_config c = {2, 3, 24, 16, 13, 0.0f};
+    enum { B = 4, T = 16 };
+    rng init, drop;
+    rng_seed_stream(&init, 7, STREAM_INIT);
+    rng_seed_stream(&drop, 7, STREAM_DROPOUT);
+    error e = {{0}};
+    gpt *cpu = gpt_create(&c, B, &init, &drop, &GPT_REFERENCE, &e), *host = NULL;
+    void *gpu = CUDA_BACKEND.create(&c, B, &init, &drop, &host, &e);
+    ck_assert_msg(cpu && gpu, "%s", e.msg);
+    size_t n = gpt_params_table(cpu)->total;
+    ck_assert_int_eq(memcmp(gpt_params(cpu), gpt_params(host), n * sizeof(float)), 0);
+    int x[B * T], y[B * T];
+    for (int i = 0; i < B * T; i++) {
+        x[i] = (int)rng_below(&R, c.vocab_size);
+        y[i] = (int)rng_below(&R, c.vocab_size);
+    }
+    train_config tc = {.adamw = ADAMW_NANOGPT, .decay = DECAY_2D_ONLY, .grad_clip = 1.0f};
+    const float lr = 1e-3f;
+    /* the CPU step, as the training loop runs it */
+    language_model lm_cpu = gpt_language_model(cpu);
+    train_state st_cpu, st_gpu;
+    ck_assert_int_eq(train_state_init(&st_cpu, n, 7, &e), 0);
+    ck_assert_int_eq(train_state_init(&st_gpu, n, 7, &e), 0);
+    float loss_cpu = gpt_forward(cpu, x, y, B, T);
+    memset(gpt_grads(cpu), 0, n * sizeof(float));
+    gpt_backward(cpu);
+    float *grads_cpu = malloc(n * sizeof(float));
+    memcpy(grads_cpu, gpt_grads(cpu), n * sizeof(float));
+    grad_clip(gpt_grads(cpu), n, tc.grad_clip);
+    optimizer_step(&lm_cpu, &tc, &st_cpu, lr);
+    /* the GPU step */
+    language_model lm_gpu = CUDA_BACKEND.language_model(gpu);
+    float loss_gpu = lm_gpu.train_step(lm_gpu.self, x, y, B, T, &tc, &st_gpu, lr);
+    float tol = tolerance(prec);
+    ck_assert_float_eq_tol(loss_gpu, loss_cpu, tol);
+    pair grads = {malloc(n * sizeof(float)), gpt_cuda_grads(gpu), n};
+    ck_assert_float_lt(device_vs(&grads, grads_cpu), prec == PRECISION_FP32 ? 1e-4f : 10 * tol);
+    free(grads.host);
+    /* parameters after the update: Adam's first step moves each weight by
+     * about lr * sign(gradient), so they agree closely except where a
+     * gradient is ~0 and its sign is rounding noise (then at most 2 lr) */
+    CUDA_BACKEND.download(gpu, &st_gpu);
+    const float *p_cpu = gpt_params(cpu), *p_gpu = gpt_params(host);
+    size_t close = 0;
+    for (size_t i = 0; i < n; i++) {
+        float d = fabsf(p_cpu[i] - p_gpu[i]);
+        ck_assert_float_le(d, 2.0f * lr + 1e-6f);
+        close += d <= 1e-6f;
+    }
+    if (prec == PRECISION_FP32)
+        ck_assert_double_ge((double)close / n, 0.999);
+    free(grads_cpu);
+    train_state_free(&st_cpu);
+    train_state_free(&st_gpu);
+    CUDA_BACKEND.destroy(gpu);
+    gpt_free(cpu);
+    cuda_set_precision(PRECISION_FP32);
+}
+END_TEST
+
+/* A checkpoint written from the GPU model loads on the CPU and gives the
+ * same logits. */
+START_TEST(test_gpu_weights_run_on_cpu) {
+    cuda_set_precision(PRECISION_FP32);
+    gpt_config c = {2, 2, 16, 8, 11, 0.0f};
+    enum { B = 2, T = 8 };
+    rng init, drop;
+    rng_seed_stream(&init, 3, STREAM_INIT);
+    rng_seed_stream(&drop, 3, STREAM_DROPOUT);
+    error e = {{0}};
+    gpt *host = NULL;
+    void *gpu = CUDA_BACKEND.create(&c, B, &init, &drop, &host, &e);
+    ck_assert_msg(gpu != NULL, "%s", e.msg);
+    int x[B * T], y[B * T];
+    for (int i = 0; i < B * T; i++) {
+        x[i] = (int)rng_below(&R, c.vocab_size);
+        y[i] = (int)rng_below(&R, c.vocab_size);
+    }
+    /* change the weights on the device with a few steps, then fetch them */
+    language_model lm = CUDA_BACKEND.language_model(gpu);
+    train_config tc = {.adamw = ADAMW_NANOGPT, .decay = DECAY_2D_ONLY, .grad_clip = 1.0f};
+    train_state st;
+    ck_assert_int_eq(train_state_init(&st, gpt_params_table(host)->total, 3, &e), 0);
+    for (int s = 0; s < 5; s++, st.step++)
+        lm.train_step(lm.self, x, y, B, T, &tc, &st, 1e-2f);
+    lm.set_training(lm.self, false);
+    lm.forward(lm.self, x, NULL, B, T);
+    const float *gpu_logits = lm.logits(lm.self);
+    CUDA_BACKEND.download(gpu, NULL);
+    gpt *cpu = gpt_create(&c, B, &init, &drop, &GPT_FAST, &e);
+    memcpy(gpt_params(cpu), gpt_params(host), gpt_params_table(cpu)->total * sizeof(float));
+    gpt_set_training(cpu, false);
+    gpt_forward(cpu, x, NULL, B, T);
+    ck_assert_float_lt(rel_diff(gpt_logits(cpu), gpu_logits, (size_t)B * T * c.vocab_size), 1e-4f);
+    train_state_free(&st);
+    gpt_free(cpu);
+    CUDA_BACKEND.destroy(gpu);
+}
+END_TEST
+
+static Suite *cuda_suite(void) {
+    Suite *s = suite_create("06-cuda");
+    TCase *tc = tcase_create("kernels");
+    tcase_add_loop_test(tc, test_linear_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
+    tcase_add_test(tc, test_layernorm_matches_cpu);
+    tcase_add_loop_test(tc, test_attention_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
+    tcase_add_test(tc, test_gelu_matches_cpu);
+    tcase_add_test(tc, test_residual_dropout);
+    tcase_add_test(tc, test_embedding_matches_cpu);
+    tcase_add_test(tc, test_crossentropy_matches_cpu);
+    tcase_add_test(tc, test_adamw_and_clipping_match_cpu);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("model");
+    tcase_add_loop_test(tc, test_train_step_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
+    tcase_add_test(tc, test_gpu_weights_run_on_cpu);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    char why[256];
+    if (!cuda_available(why, sizeof why)) {
+        printf("SKIP: %s\n", why);
+        return SKIP_STATUS;
+    }
+    printf("device: %s\n", cuda_device_description());
+    rng_seed(&R, 606);
+    cuda_set_precision(PRECISION_FP32);
+    SRunner *sr = srunner_create(cuda_suite());
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
