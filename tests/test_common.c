@@ -385,6 +385,11 @@ static const struct {
     {"--lr nan", "--lr: 'nan' is not a number"},
     {"--lr 1e999", "--lr: 1e999 is out of range"},
     {"--colour red", "unknown option '--colour'"},
+    {"--colour=red", "unknown option '--colour' (see --help)"}, /* the name, not the value */
+    {"-x", "unknown option '-x'"},
+    {"-qx", "unknown option '-q'"}, /* inside a cluster, not the program's name */
+    {"--eval 3", "option '--eval' is ambiguous (--eval-interval, --eval-iters)"},
+    {"--help=yes", "option '--help' takes no value"},
     {"--dropout 0.1", "unknown option '--dropout'"}, /* not in this program's mask */
     {"--iters", "option '--iters' needs a value"},
     {"extra", "unexpected argument 'extra'"},
