@@ -221,7 +221,11 @@ cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const 
     table[n] = (struct option){NULL, 0, NULL, 0};
 
     opterr = 0;  /* we print our own, single-line errors */
-    optind = 1;  /* getopt keeps global state; reset it so parsing can repeat */
+    /* getopt keeps global state, including a pointer into the argument it
+     * stopped in (after "-qx" failed at 'q', it would resume at "x" of that
+     * old argv). Setting optind to 0, not 1, makes glibc reset all of it, so
+     * parsing can repeat. */
+    optind = 0;
     for (;;) {
         optopt = 0;
         int c = getopt_long(argc, argv, ":h", table, NULL);

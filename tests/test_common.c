@@ -408,6 +408,18 @@ START_TEST(test_cli_bad_values) {
 }
 END_TEST
 
+START_TEST(test_cli_parse_repeats) {
+    /* a parse that fails inside a cluster of short options must not leave
+     * getopt half-way through it for the next parse */
+    options o = {.iters = 5, .batch = 4, .block = 8, .lr = 0.1, .n_embd = 32, .n_head = 4};
+    error e = {{0}};
+    char bad[] = "-qx", good[] = "--iters 7";
+    ck_assert_int_eq(parse(&o, bad, &e), CLI_ERROR);
+    ck_assert_int_eq(parse(&o, good, &e), CLI_OK);
+    ck_assert_int_eq(o.iters, 7);
+}
+END_TEST
+
 START_TEST(test_cli_peek) {
     char *argv[] = {"prog", "--iters", "3", "--preset=full", NULL};
     ck_assert_str_eq(cli_peek(4, argv, "preset"), "full");
@@ -483,6 +495,7 @@ static Suite *common_suite(void) {
     tcase_add_test(tc, test_cli_good_values);
     tcase_add_loop_test(tc, test_cli_bad_values, 0,
                         (int)(sizeof BAD_OPTIONS / sizeof BAD_OPTIONS[0]));
+    tcase_add_test(tc, test_cli_parse_repeats);
     tcase_add_test(tc, test_cli_peek);
     tcase_add_test(tc, test_loss_log_csv);
     suite_add_tcase(s, tc);
