@@ -54,10 +54,13 @@ PROGRAMS   = $(BIGRAM)
 # Each chapter's tests: its Check suite and shell tests of its program.
 TESTS_COMMON = $(BUILD)/tests/test_common
 TESTS_01     = $(BUILD)/tests/test_01_bigram tests/cli_01_bigram.sh
-ALL_TESTS    = $(TESTS_COMMON) $(TESTS_01)
+# Bad input: every program's options and data, the UTF-8 corpus.
+TESTS_RELIABILITY = tests/reliability_options.sh tests/reliability_data.sh
+ALL_TESTS    = $(TESTS_COMMON) $(TESTS_01) $(TESTS_RELIABILITY)
 SUITES       = $(filter-out %.sh,$(ALL_TESTS))
 
-.PHONY: all deps data run plot test test-common test-01 bench clean test-asan test-valgrind
+.PHONY: all deps data run plot test test-common test-01 test-reliability bench clean \
+        test-asan test-valgrind
 all: $(PROGRAMS) $(SUITES)
 
 $(BUILD)/%.o: %.c
@@ -116,6 +119,9 @@ test-common: deps
 test-01: deps
 	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_01)) $(BIGRAM)
 	@$(RUN_SUITES) $(TESTS_01)
+test-reliability: deps
+	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_RELIABILITY)) $(PROGRAMS)
+	@$(RUN_SUITES) $(TESTS_RELIABILITY)
 
 clean:
 	rm -rf build $(PROGRAMS)
