@@ -254,13 +254,20 @@ START_TEST(test_rng_known_values) {
 }
 END_TEST
 
+/* How many standard errors a sample statistic may stray from its
+ * expectation: wide enough that a correct generator passes at any sample
+ * size, narrow enough that a biased one fails. */
+#define SIGMAS 5.0
+
 START_TEST(test_rng_distributions) {
     rng r;
     rng_seed(&r, 42);
-    enum { N = 200000 };
+    /* 200000 draws of each; fewer under valgrind (TEST_SCALE=small), with
+     * tolerances that widen as 1/sqrt(n) to match */
+    long n = test_scaled(200000);
     double sum = 0, sum2 = 0, usum = 0;
-    int counts[10] = {0};
-    for (int i = 0; i < N; i++) {
+    long counts[10] = {0};
+    for (long i = 0; i < n; i++) {
         float z = rng_normal(&r);
         sum += z;
         sum2 += (double)z * z;
@@ -269,11 +276,14 @@ START_TEST(test_rng_distributions) {
         usum += u;
         counts[rng_below(&r, 10)]++;
     }
-    ck_assert_double_eq_tol(sum / N, 0.0, 0.01);
-    ck_assert_double_eq_tol(sum2 / N, 1.0, 0.02);
-    ck_assert_double_eq_tol(usum / N, 0.5, 0.005);
+    /* standard errors: N(0,1) mean 1/sqrt(n); mean of z^2 (variance 2)
+     * sqrt(2/n); U(0,1) mean sqrt(1/12)/sqrt(n); a bin of 10 sqrt(n*.1*.9) */
+    double root_n = sqrt((double)n);
+    ck_assert_double_eq_tol(sum / n, 0.0, SIGMAS / root_n);
+    ck_assert_double_eq_tol(sum2 / n, 1.0, SIGMAS * sqrt(2.0) / root_n);
+    ck_assert_double_eq_tol(usum / n, 0.5, SIGMAS * sqrt(1.0 / 12.0) / root_n);
     for (int k = 0; k < 10; k++)
-        ck_assert_int_eq(abs(counts[k] - N / 10) < N / 100, 1);
+        ck_assert_double_eq_tol((double)counts[k], n / 10.0, SIGMAS * sqrt(n * 0.1 * 0.9));
 }
 END_TEST
 

@@ -28,6 +28,17 @@ const char *test_write_file(const char *dir, const char *name, const void *bytes
     return path;
 }
 
+long test_scaled(long n) {
+    const char *scale = getenv("TEST_SCALE");
+    if (!scale || strcmp(scale, "full") == 0)
+        return n;
+    if (strcmp(scale, "small") != 0) {
+        fprintf(stderr, "TEST_SCALE='%s': expected 'small' or 'full'\n", scale);
+        abort();
+    }
+    return n / TEST_SMALL_DIVISOR > 0 ? n / TEST_SMALL_DIVISOR : 1;
+}
+
 void fill_normal(float *x, size_t n, float scale, rng *r) {
     for (size_t i = 0; i < n; i++)
         x[i] = scale * rng_normal(r);
