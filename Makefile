@@ -5,7 +5,9 @@
 #   make test         run every Check suite (make test-01 ... test-06, test-common)
 #   make bench        speed of the GPT against the PyTorch peer
 #   make plot         redraw the loss plots from runs/*/loss.csv
-#   make deps | data | clean | test-asan | test-valgrind | cuda | bench-cuda
+#   make deps | data | clean | cuda | bench-cuda
+#   make test-asan      the suites again under AddressSanitizer + UBSan
+#   make test-valgrind  the suites again under valgrind's memcheck
 #
 # Knobs: BLAS=0 builds without OpenBLAS (the project's own loops);
 #        CC=clang; ARCH=-march=x86-64-v3 for a portable binary.
@@ -122,6 +124,36 @@ test-01: deps
 test-reliability: deps
 	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_RELIABILITY)) $(PROGRAMS)
 	@$(RUN_SUITES) $(TESTS_RELIABILITY)
+
+# ---------------------------------------------------------------- checked builds
+# The same suites on builds that see what a plain run cannot. Each has its
+# own BUILD and BIN (programs in build/asan/01-bigram/bigram, ...), so it
+# never clobbers the normal build, and any report fails the run.
+
+# AddressSanitizer (out-of-bounds, use-after-free, double free; its leak
+# checker is on, so every leak fails too) and UBSan (signed overflow, bad
+# shifts, misaligned or null access). Check's 4 s timeouts are stretched
+# for the slowdown.
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CK_TIMEOUT_MULTIPLIER=10
+test-asan:
+	@$(ASAN_ENV) $(MAKE) --no-print-directory SAN=1 OPT=-O1 BUILD=build/asan BIN=build/asan test
+
+# valgrind's memcheck (uninitialised values, invalid accesses, definite
+# leaks), on a build it can run: no OpenBLAS and a generic -march (valgrind
+# 3.19 cannot decode AVX-512), -O1 -g for readable reports. CK_FORK=no keeps
+# each suite one process (valgrind would follow every fork) and turns off
+# Check's timeouts, so run-suites' `timeout` guards each suite. One OpenMP
+# thread keeps libgomp's pool out of the leak report. TEST_SCALE=small
+# shrinks the long loops (tests/testutil.h); the shell tests run every
+# program under valgrind too (lib.sh's $RUNNER).
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+VALGRIND_ENV = RUNNER="$(VALGRIND)" CK_FORK=no OMP_NUM_THREADS=1 TEST_SCALE=small \
+               SUITE_TIMEOUT=900
+test-valgrind:
+	@common/deps.sh valgrind
+	@$(VALGRIND_ENV) $(MAKE) --no-print-directory BLAS=0 ARCH=-march=x86-64-v2 OPT=-O1 \
+	    BUILD=build/valgrind BIN=build/valgrind test
 
 clean:
 	rm -rf build $(PROGRAMS)
