@@ -8,6 +8,7 @@
 #   make deps | data | clean | cuda | bench-cuda
 #   make test-asan      the suites again under AddressSanitizer + UBSan
 #   make test-valgrind  the suites again under valgrind's memcheck
+#   make fuzz           libFuzzer on the parsers (needs clang)
 #
 # Knobs: BLAS=0 builds without OpenBLAS (the project's own loops);
 #        CC=clang; ARCH=-march=x86-64-v3 for a portable binary.
@@ -56,13 +57,15 @@ PROGRAMS   = $(BIGRAM)
 # Each chapter's tests: its Check suite and shell tests of its program.
 TESTS_COMMON = $(BUILD)/tests/test_common
 TESTS_01     = $(BUILD)/tests/test_01_bigram tests/cli_01_bigram.sh
-# Bad input: every program's options and data, the UTF-8 corpus.
-TESTS_RELIABILITY = tests/reliability_options.sh tests/reliability_data.sh
+# Bad input: every program's options and data (shell tests), the UTF-8
+# corpus and a seeded mutation fuzzer (a Check suite).
+TESTS_RELIABILITY = $(BUILD)/tests/test_fuzz tests/reliability_options.sh \
+                    tests/reliability_data.sh
 ALL_TESTS    = $(TESTS_COMMON) $(TESTS_01) $(TESTS_RELIABILITY)
 SUITES       = $(filter-out %.sh,$(ALL_TESTS))
 
 .PHONY: all deps data run plot test test-common test-01 test-reliability bench clean \
-        test-asan test-valgrind
+        test-asan test-valgrind fuzz
 all: $(PROGRAMS) $(SUITES)
 
 $(BUILD)/%.o: %.c
@@ -82,6 +85,9 @@ $(BUILD)/tests/test_common: $(BUILD)/tests/test_common.o $(BUILD)/tests/testutil
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
 $(BUILD)/tests/test_01_bigram: $(BUILD)/tests/test_01_bigram.o $(BUILD)/tests/testutil.o \
                                $(CH01_OBJ) $(COMMON_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+$(BUILD)/tests/test_fuzz: $(BUILD)/tests/test_fuzz.o $(BUILD)/tests/fuzz/properties.o \
+                          $(BUILD)/tests/testutil.o $(COMMON_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
 
 # ---------------------------------------------------------------- set-up
@@ -154,6 +160,36 @@ test-valgrind:
 	@common/deps.sh valgrind
 	@$(VALGRIND_ENV) $(MAKE) --no-print-directory BLAS=0 ARCH=-march=x86-64-v2 OPT=-O1 \
 	    BUILD=build/valgrind BIN=build/valgrind test
+
+# ---------------------------------------------------------------- fuzzing
+# Coverage-guided fuzzing with libFuzzer, under ASan and UBSan. A target
+# NAME is tests/fuzz/fuzz_NAME.c, linked with all of common/ and checked by
+# tests/fuzz/properties.c; after the colon come its seed directories
+# (comma-separated), which are only read. Add a target with one word here.
+# The seed and the run count are fixed, so `make fuzz` tries the same
+# inputs every time; FUZZ_RUNS=-1 FUZZ_TIME=3600 fuzzes for an hour.
+FUZZ_TARGETS  = tokenizer:tests/data/utf8
+FUZZ_CC      ?= clang
+FUZZ_RUNS    ?= 200000
+FUZZ_SEED    ?= 1
+FUZZ_MAX_LEN ?= 1024
+FUZZ_TIME    ?= 0
+FUZZ_BUILD    = build/fuzz
+FUZZ_BINS     = $(foreach t,$(FUZZ_TARGETS),$(FUZZ_BUILD)/fuzz_$(firstword $(subst :, ,$(t))))
+# One thread: OpenMP's pragmas are ignored rather than linking libomp.
+FUZZ_CFLAGS   = -std=c11 -Wall -Wextra -Wpedantic -Wno-unknown-pragmas -g -O1 \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/properties.c $(COMMON_SRC) \
+                      $(wildcard common/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -D_POSIX_C_SOURCE=200809L $(FUZZ_CFLAGS) $(filter %.c,$^) -lm -o $@
+
+fuzz:
+	@common/deps.sh clang libclang-rt-14-dev
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SEED=$(FUZZ_SEED) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) \
+	    FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build $(PROGRAMS)
