@@ -6,6 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+int run_suite(Suite *s) {
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 const char *test_tmpdir(void) {
     static char path[512];
     const char *base = getenv("TMPDIR");

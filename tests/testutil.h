@@ -5,9 +5,14 @@
 #ifndef TESTS_TESTUTIL_H
 #define TESTS_TESTUTIL_H
 
+#include <check.h>
 #include <stddef.h>
 
 #include "../common/rng.h"
+
+/* Runs every test of suite s (freeing it) and returns main's exit status:
+ * EXIT_FAILURE if any failed. Each suite's main() is just this call. */
+int run_suite(Suite *s);
 
 /* ---- fixtures: tests never touch data/ or runs/ ---- */
 
