@@ -8,6 +8,11 @@
 # Every program runs under a memory cap (lib.sh's memory_limit): a loader
 # that trusted a size and asked for gigabytes must fail this test, not pass
 # on a machine that happened to have them.
+#
+# Chapter 05 adds the same for checkpoints (corrupt or mismatched
+# safetensors files, with a seed corpus in tests/data/ and a fuzz target),
+# and for what can go wrong during training: a NaN loss, SIGINT, kill -9
+# and a full disk while a checkpoint is written.
 . "$(dirname "$0")/lib.sh"
 
 # The programs that train on --data, relative to $BIN. A chapter whose
@@ -77,7 +82,10 @@ check_data_errors() {
     data_error "only 1 distinct character" "$TMP/newline.txt"
 
     data_error "out of memory reading '$TMP/huge.txt' \(2147483649 bytes\)" "$TMP/huge.txt"
-    data_error "out of memory .*V=30000" "$TMP/wide-vocab.txt"
+    # the bigram's table is V x V: valid text can ask for more than there is
+    if [ "$1" = 01-bigram/bigram ]; then
+        data_error "out of memory for a bigram model with V=30000" "$TMP/wide-vocab.txt"
+    fi
 }
 
 # Each *.txt of the corpus is in its index, so none goes untested.
