@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "../common/parallel.h"
+
 void softmax_forward(float *probs, const float *logits, int V) {
     float max = logits[0];
     for (int i = 1; i < V; i++)
@@ -21,7 +23,7 @@ void softmax_forward(float *probs, const float *logits, int V) {
 float crossentropy_forward(float *probs, float *losses, const float *logits, const int *targets,
                            size_t N, int V) {
     /* rows are independent: each thread owns whole rows */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * (size_t)V >= PARALLEL_MIN_WORK)
     for (size_t n = 0; n < N; n++) {
         float *p = probs + n * V;
         softmax_forward(p, logits + n * V, V);
@@ -38,7 +40,7 @@ void crossentropy_backward(float *dlogits, const float *probs, const int *target
                            int V) {
     /* forward: loss = mean over n of -log(softmax(logits[n])[targets[n]]) */
     float scale = 1.0f / (float)N;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * (size_t)V >= PARALLEL_MIN_WORK)
     for (size_t n = 0; n < N; n++) {
         const float *p = probs + n * V;
         float *d = dlogits + n * V;

@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "parallel.h"
+
 void adamw_update(float *params, const float *grads, float *m, float *v, size_t n,
                   const adamw_config *c, float lr, float weight_decay, long step) {
     /* Early on, m and v are biased toward their zero start; dividing by
@@ -13,7 +15,7 @@ void adamw_update(float *params, const float *grads, float *m, float *v, size_t 
     float step_size = lr / bias1;
     float shrink = 1.0f - lr * weight_decay;
     /* every element is independent: safe to split across threads */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN_WORK)
     for (size_t i = 0; i < n; i++) {
         float g = grads[i];
         params[i] *= shrink; /* decoupled weight decay */

@@ -82,7 +82,11 @@ static const option_spec SPECS[] = {
 };
 #define N_SPECS ((int)(sizeof SPECS / sizeof SPECS[0]))
 
-/* Index of --help in the getopt_long table's return values. */
+/* getopt_long returns an option's `val`; ours is LONG_VAL_BASE + its index
+ * in SPECS (--help is index N_SPECS). The base lies above every char, so a
+ * long option's val can never be mistaken for a short option like 'h' when
+ * getopt reports it back in `optopt`. */
+#define LONG_VAL_BASE 256
 #define HELP_INDEX N_SPECS
 
 static void *field_ptr(options *o, const option_spec *s) { return (char *)o + s->offset; }
@@ -156,10 +160,54 @@ static int set_value(const option_spec *s, const char *text, options *o, error *
     }
 }
 
+/* The name of a long option as typed, without any "=value": "--bogus". */
+static void typed_name(const char *arg, char *buf, size_t cap) {
+    size_t len = strcspn(arg, "=");
+    snprintf(buf, cap, "%.*s", (int)(len < cap ? len : cap - 1), arg);
+}
+
+/* Explains why getopt_long rejected an argument ('?'). getopt tells the
+ * cases apart only through optopt: the unknown character of a short option
+ * ("-x", which may sit inside a cluster like "-xy", so argv[optind - 1] is
+ * not the place to look), the val of a long option that takes no value but
+ * was given one ("--help=3"), or 0 for a long option it did not recognise,
+ * either unknown or an ambiguous prefix ("--eval" could be --eval-interval
+ * or --eval-iters). */
+static void bad_option(const struct option *table, int argc, char **argv, error *e) {
+    if (optopt > 0 && optopt < LONG_VAL_BASE) {
+        error_set(e, "unknown option '-%c' (see --help)", optopt);
+        return;
+    }
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+    char name[128];
+    typed_name(arg, name, sizeof name);
+    if (optopt >= LONG_VAL_BASE) {
+        error_set(e, "option '%s' takes no value", name);
+        return;
+    }
+    /* Count the options this prefix could abbreviate (getopt_long accepts
+     * any unambiguous prefix, so two or more matches is the only way an
+     * existing name can be rejected). */
+    size_t len = strlen(name + 2);
+    int matches = 0;
+    char list[ERROR_MAX / 2] = "";
+    for (const struct option *o = table; o->name; o++) {
+        if (strncmp(o->name, name + 2, len) != 0)
+            continue;
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s--%s", matches ? ", " : "", o->name);
+        matches++;
+    }
+    if (strncmp(name, "--", 2) == 0 && len > 0 && matches >= 2)
+        error_set(e, "option '%s' is ambiguous (%s)", name, list);
+    else
+        error_set(e, "unknown option '%s' (see --help)", name);
+}
+
 cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const char *usage,
                      error *e) {
     /* Build getopt_long's table from the specs this program accepts; the
-     * `val` of each entry is its index into SPECS. */
+     * `val` of each entry is LONG_VAL_BASE + its index into SPECS. */
     struct option table[N_SPECS + 2];
     int n = 0;
     for (int i = 0; i < N_SPECS; i++) {
@@ -167,30 +215,36 @@ cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const 
             continue;
         table[n++] = (struct option){SPECS[i].name,
                                      SPECS[i].kind == KIND_FLAG ? no_argument : required_argument,
-                                     NULL, i};
+                                     NULL, LONG_VAL_BASE + i};
     }
-    table[n++] = (struct option){"help", no_argument, NULL, HELP_INDEX};
+    table[n++] = (struct option){"help", no_argument, NULL, LONG_VAL_BASE + HELP_INDEX};
     table[n] = (struct option){NULL, 0, NULL, 0};
 
     opterr = 0;  /* we print our own, single-line errors */
-    optind = 1;  /* getopt keeps global state; reset it so parsing can repeat */
+    /* getopt keeps global state, including a pointer into the argument it
+     * stopped in (after "-qx" failed at 'q', it would resume at "x" of that
+     * old argv). Setting optind to 0, not 1, makes glibc reset all of it, so
+     * parsing can repeat. */
+    optind = 0;
     for (;;) {
+        optopt = 0;
         int c = getopt_long(argc, argv, ":h", table, NULL);
         if (c == -1)
             break;
-        if (c == 'h' || c == HELP_INDEX) {
+        if (c == 'h' || c == LONG_VAL_BASE + HELP_INDEX) {
             print_usage(opts, mask, usage);
             return CLI_HELP;
         }
-        if (c == ':') {
+        if (c == ':') { /* only long options take values */
             error_set(e, "option '%s' needs a value", argv[optind - 1]);
             return CLI_ERROR;
         }
-        if (c == '?' || c < 0 || c >= N_SPECS) {
-            error_set(e, "unknown option '%s' (see --help)", argv[optind - 1]);
+        int i = c - LONG_VAL_BASE;
+        if (c == '?' || i < 0 || i >= N_SPECS) {
+            bad_option(table, argc, argv, e);
             return CLI_ERROR;
         }
-        if (set_value(&SPECS[c], optarg, opts, e) != 0)
+        if (set_value(&SPECS[i], optarg, opts, e) != 0)
             return CLI_ERROR;
     }
     if (optind < argc) {

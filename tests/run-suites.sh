@@ -23,11 +23,13 @@ trap 'rm -f "$log"' EXIT
 
 for suite in "$@"; do
     name=$(basename "$suite")
+    start=$(date +%s)
     case "$suite" in
     *.sh) timeout "$timeout_s" sh "$suite" >"$log" 2>&1 ;;
     *) timeout "$timeout_s" ${RUNNER:-} "$suite" >"$log" 2>&1 ;;
     esac
     rc=$?
+    took="$(($(date +%s) - start)) s"
     if [ "$rc" -eq 77 ] && grep -q '^SKIP:' "$log"; then
         reason=$(grep -m1 '^SKIP:' "$log")
         if [ "${REQUIRE_GPU:-0}" = 1 ]; then
@@ -60,7 +62,7 @@ for suite in "$@"; do
             errors=$((errors + 1))
         fi
     fi
-    echo "$name: $summary"
+    echo "$name: $summary ($took)"
 done
 
 echo "TOTAL: Checks: $checks, Failures: $failures, Errors: $errors, Skipped suites: $skipped"

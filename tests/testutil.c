@@ -6,6 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+int run_suite(Suite *s) {
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 const char *test_tmpdir(void) {
     static char path[512];
     const char *base = getenv("TMPDIR");
@@ -26,6 +34,17 @@ const char *test_write_file(const char *dir, const char *name, const void *bytes
         abort();
     }
     return path;
+}
+
+long test_scaled(long n) {
+    const char *scale = getenv("TEST_SCALE");
+    if (!scale || strcmp(scale, "full") == 0)
+        return n;
+    if (strcmp(scale, "small") != 0) {
+        fprintf(stderr, "TEST_SCALE='%s': expected 'small' or 'full'\n", scale);
+        abort();
+    }
+    return n / TEST_SMALL_DIVISOR > 0 ? n / TEST_SMALL_DIVISOR : 1;
 }
 
 void fill_normal(float *x, size_t n, float scale, rng *r) {

@@ -5,9 +5,14 @@
 #ifndef TESTS_TESTUTIL_H
 #define TESTS_TESTUTIL_H
 
+#include <check.h>
 #include <stddef.h>
 
 #include "../common/rng.h"
+
+/* Runs every test of suite s (freeing it) and returns main's exit status:
+ * EXIT_FAILURE if any failed. Each suite's main() is just this call. */
+int run_suite(Suite *s);
 
 /* ---- fixtures: tests never touch data/ or runs/ ---- */
 
@@ -18,6 +23,19 @@ const char *test_tmpdir(void);
 /* Writes len bytes to dir/name and returns the full path (static storage,
  * valid until the next call). */
 const char *test_write_file(const char *dir, const char *name, const void *bytes, size_t len);
+
+/* Where the hand-made test inputs live (tests/data/), relative to the
+ * repository root, which is where `make test` runs the suites. */
+#define TEST_DATA_DIR "tests/data"
+
+/* ---- test scale ----
+ * A slow runner (valgrind is 20-50x slower than a plain run) can shrink the
+ * tests that loop many times: with TEST_SCALE=small in the environment
+ * (make test-valgrind sets it), test_scaled(n) is n / TEST_SMALL_DIVISOR
+ * (at least 1); unset or TEST_SCALE=full, it is n. Any other value is a
+ * typo and aborts the test. */
+#define TEST_SMALL_DIVISOR 10
+long test_scaled(long n);
 
 /* Fills x (n) with N(0, scale^2) values. */
 void fill_normal(float *x, size_t n, float scale, rng *r);
