@@ -26,10 +26,24 @@ void adamw_update(float *params, const float *grads, float *m, float *v, size_t 
     }
 }
 
+/* The sum of squares is cut into this many fixed pieces, each summed on
+ * its own (in parallel) and then added in order: the same result for any
+ * number of threads. */
+#define NORM_PIECES 64
+
 float grad_norm(const float *g, size_t n) {
+    double partial[NORM_PIECES];
+#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN_WORK)
+    for (int k = 0; k < NORM_PIECES; k++) {
+        size_t begin = n * (size_t)k / NORM_PIECES, end = n * (size_t)(k + 1) / NORM_PIECES;
+        double sum = 0.0;
+        for (size_t i = begin; i < end; i++)
+            sum += (double)g[i] * g[i];
+        partial[k] = sum;
+    }
     double sum = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sum += (double)g[i] * g[i];
+    for (int k = 0; k < NORM_PIECES; k++)
+        sum += partial[k];
     return (float)sqrt(sum);
 }
 
@@ -37,9 +51,11 @@ float grad_clip(float *g, size_t n, float max_norm) {
     float norm = grad_norm(g, n);
     /* torch adds 1e-6 so that a zero gradient does not divide by zero */
     float scale = max_norm / (norm + 1e-6f);
-    if (scale < 1.0f)
+    if (scale < 1.0f) {
+#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN_WORK)
         for (size_t i = 0; i < n; i++)
             g[i] *= scale;
+    }
     return norm;
 }
 

@@ -23,10 +23,6 @@
 #include "../05-gpt/gpt.h"
 #include "testutil.h"
 
-/* Where the committed interop fixture lives (tests/make_interop_fixture.py). */
-#ifndef TEST_DATA_DIR
-#define TEST_DATA_DIR "tests/data"
-#endif
 
 /* ------------------------------------------------------------ GELU */
 
@@ -672,10 +668,4 @@ static Suite *gpt_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(gpt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(gpt_suite()); }
