@@ -43,21 +43,44 @@ COMMON_SRC = common/error.c common/rng.c common/tokenizer.c common/data.c common
              common/adamw.c common/log.c common/cli.c common/train.c
 CH01_SRC   = 01-bigram/embedding.c 01-bigram/crossentropy.c 01-bigram/bigram.c \
              01-bigram/generate.c 01-bigram/chapter.c
+# A chapter's layers (linked by every later chapter) and its model (its own).
+CH02_SRC   = 02-self-attention/linear.c 02-self-attention/position.c \
+             02-self-attention/attention.c 02-self-attention/lmbase.c
+CH02_MODEL = 02-self-attention/model.c
+CH03_SRC   = 03-multihead/multihead.c 03-multihead/feedforward.c
+CH03_MODEL = 03-multihead/model.c
+CH04_SRC   = 04-block/layernorm.c 04-block/residual.c 04-block/dropout.c 04-block/block.c
+CH04_MODEL = 04-block/model.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 COMMON_OBJ = $(call obj,$(COMMON_SRC))
 CH01_OBJ   = $(call obj,$(CH01_SRC))
+# Everything up to and including chapter N's layers.
+UPTO01_OBJ = $(CH01_OBJ) $(COMMON_OBJ)
+UPTO02_OBJ = $(call obj,$(CH02_SRC)) $(UPTO01_OBJ)
+UPTO03_OBJ = $(call obj,$(CH03_SRC)) $(UPTO02_OBJ)
+UPTO04_OBJ = $(call obj,$(CH04_SRC)) $(UPTO03_OBJ)
+CH02_MODEL_OBJ = $(call obj,$(CH02_MODEL))
+CH03_MODEL_OBJ = $(call obj,$(CH03_MODEL))
+CH04_MODEL_OBJ = $(call obj,$(CH04_MODEL))
 
 BIGRAM     = $(BIN)/01-bigram/bigram
-PROGRAMS   = $(BIGRAM)
+ATTENTION  = $(BIN)/02-self-attention/attention
+MULTIHEAD  = $(BIN)/03-multihead/multihead
+BLOCK      = $(BIN)/04-block/block
+PROGRAMS   = $(BIGRAM) $(ATTENTION) $(MULTIHEAD) $(BLOCK)
 
 # Each chapter's tests: its Check suite and shell tests of its program.
 TESTS_COMMON = $(BUILD)/tests/test_common
 TESTS_01     = $(BUILD)/tests/test_01_bigram tests/cli_01_bigram.sh
-ALL_TESTS    = $(TESTS_COMMON) $(TESTS_01)
+TESTS_02     = $(BUILD)/tests/test_02_attention tests/cli_02_attention.sh
+TESTS_03     = $(BUILD)/tests/test_03_multihead tests/cli_03_multihead.sh
+TESTS_04     = $(BUILD)/tests/test_04_block tests/cli_04_block.sh
+ALL_TESTS    = $(TESTS_COMMON) $(TESTS_01) $(TESTS_02) $(TESTS_03) $(TESTS_04)
 SUITES       = $(filter-out %.sh,$(ALL_TESTS))
 
-.PHONY: all deps data run plot test test-common test-01 bench clean test-asan test-valgrind
+.PHONY: all deps data run plot test test-common test-01 test-02 test-03 test-04 bench clean \
+        test-asan test-valgrind
 all: $(PROGRAMS) $(SUITES)
 
 $(BUILD)/%.o: %.c
@@ -68,7 +91,16 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
-$(BIGRAM): $(call obj,01-bigram/main.c) $(CH01_OBJ) $(COMMON_OBJ)
+$(BIGRAM): $(call obj,01-bigram/main.c) $(UPTO01_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(ATTENTION): $(call obj,02-self-attention/main.c) $(CH02_MODEL_OBJ) $(UPTO02_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(MULTIHEAD): $(call obj,03-multihead/main.c) $(CH03_MODEL_OBJ) $(UPTO03_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BLOCK): $(call obj,04-block/main.c) $(CH04_MODEL_OBJ) $(UPTO04_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -76,7 +108,16 @@ $(BIGRAM): $(call obj,01-bigram/main.c) $(CH01_OBJ) $(COMMON_OBJ)
 $(BUILD)/tests/test_common: $(BUILD)/tests/test_common.o $(BUILD)/tests/testutil.o $(COMMON_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
 $(BUILD)/tests/test_01_bigram: $(BUILD)/tests/test_01_bigram.o $(BUILD)/tests/testutil.o \
-                               $(CH01_OBJ) $(COMMON_OBJ)
+                               $(UPTO01_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+$(BUILD)/tests/test_02_attention: $(BUILD)/tests/test_02_attention.o $(BUILD)/tests/testutil.o \
+                                  $(CH02_MODEL_OBJ) $(UPTO02_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+$(BUILD)/tests/test_03_multihead: $(BUILD)/tests/test_03_multihead.o $(BUILD)/tests/testutil.o \
+                                  $(CH03_MODEL_OBJ) $(UPTO03_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+$(BUILD)/tests/test_04_block: $(BUILD)/tests/test_04_block.o $(BUILD)/tests/testutil.o \
+                              $(CH04_MODEL_OBJ) $(UPTO04_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
 
 # ---------------------------------------------------------------- set-up
@@ -92,12 +133,21 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@common/get-data.sh
 	$(BIGRAM) --sample 300
+	$(ATTENTION) --sample 300
+	$(MULTIHEAD) --sample 300
+	$(BLOCK) --sample 300
 	@$(MAKE) --no-print-directory plot
 
+# The validation curves of every chapter that has run, on one plot.
+PLOT_RUNS   = 01-bigram:bigram 02-self-attention:one-head 03-multihead:multi-head+ffn \
+              04-block:3-blocks
+PLOT_FOUND  = $(foreach r,$(PLOT_RUNS),$(if $(wildcard $(RUNS)/$(word 1,$(subst :, ,$(r)))/loss.csv),$(r)))
+PLOT_FILES  = $(foreach r,$(PLOT_FOUND),$(RUNS)/$(word 1,$(subst :, ,$(r)))/loss.csv)
+PLOT_TITLES = $(foreach r,$(PLOT_FOUND),$(word 2,$(subst :, ,$(r))))
 plot:
-	@gnuplot -e "files='$(RUNS)/01-bigram/loss.csv'; titles='bigram'; out='$(RUNS)/compare.png'" \
+	@gnuplot -e "files='$(PLOT_FILES)'; titles='$(PLOT_TITLES)'; out='$(RUNS)/compare.png'" \
 	    common/plot/compare.gp && echo "plot: $(RUNS)/compare.png"
-	@gnuplot -e "files='$(RUNS)/01-bigram/loss.csv'; titles='bigram'; term='dumb'" \
+	@gnuplot -e "files='$(PLOT_FILES)'; titles='$(PLOT_TITLES)'; term='dumb'" \
 	    common/plot/compare.gp
 
 # ---------------------------------------------------------------- tests
@@ -116,6 +166,15 @@ test-common: deps
 test-01: deps
 	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_01)) $(BIGRAM)
 	@$(RUN_SUITES) $(TESTS_01)
+test-02: deps
+	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_02)) $(ATTENTION)
+	@$(RUN_SUITES) $(TESTS_02)
+test-03: deps
+	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_03)) $(MULTIHEAD)
+	@$(RUN_SUITES) $(TESTS_03)
+test-04: deps
+	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_04)) $(BLOCK)
+	@$(RUN_SUITES) $(TESTS_04)
 
 clean:
 	rm -rf build $(PROGRAMS)
