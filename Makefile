@@ -110,13 +110,15 @@ $(BUILD)/tests/test_common: $(BUILD)/tests/test_common.o $(BUILD)/tests/testutil
 $(BUILD)/tests/test_01_bigram: $(BUILD)/tests/test_01_bigram.o $(BUILD)/tests/testutil.o \
                                $(UPTO01_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
-$(BUILD)/tests/test_02_attention: $(BUILD)/tests/test_02_attention.o $(BUILD)/tests/testutil.o \
+# Chapters 02-04's suites share the model checks of tests/modelutil.c.
+MODEL_TEST_OBJ = $(BUILD)/tests/testutil.o $(BUILD)/tests/modelutil.o
+$(BUILD)/tests/test_02_attention: $(BUILD)/tests/test_02_attention.o $(MODEL_TEST_OBJ) \
                                   $(CH02_MODEL_OBJ) $(UPTO02_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
-$(BUILD)/tests/test_03_multihead: $(BUILD)/tests/test_03_multihead.o $(BUILD)/tests/testutil.o \
+$(BUILD)/tests/test_03_multihead: $(BUILD)/tests/test_03_multihead.o $(MODEL_TEST_OBJ) \
                                   $(CH03_MODEL_OBJ) $(UPTO03_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
-$(BUILD)/tests/test_04_block: $(BUILD)/tests/test_04_block.o $(BUILD)/tests/testutil.o \
+$(BUILD)/tests/test_04_block: $(BUILD)/tests/test_04_block.o $(MODEL_TEST_OBJ) \
                               $(CH04_MODEL_OBJ) $(UPTO04_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
 
