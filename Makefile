@@ -43,6 +43,11 @@ ifeq ($(BLAS),1)
 CPPFLAGS += -DUSE_BLAS -I$(OPENBLAS_INC)
 BLAS_LIBS = -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -lopenblas
 endif
+# CUDA (chapter 06): built when nvcc is there.
+CUDA_HOME ?= /usr/local/cuda
+NVCC      ?= $(CUDA_HOME)/bin/nvcc
+CUDA_ARCH ?= -arch=sm_90
+HAVE_NVCC := $(shell command -v $(NVCC) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 
@@ -52,27 +57,63 @@ COMMON_SRC = common/error.c common/rng.c common/tokenizer.c common/data.c common
              common/checkpoint.c
 CH01_SRC   = 01-bigram/embedding.c 01-bigram/crossentropy.c 01-bigram/bigram.c \
              01-bigram/generate.c 01-bigram/chapter.c
+# A chapter's layers (linked by every later chapter) and its model (its own).
+CH02_SRC   = 02-self-attention/linear.c 02-self-attention/position.c \
+             02-self-attention/attention.c 02-self-attention/lmbase.c
+CH02_MODEL = 02-self-attention/model.c
+CH03_SRC   = 03-multihead/multihead.c 03-multihead/feedforward.c
+CH03_MODEL = 03-multihead/model.c
+CH04_SRC   = 04-block/layernorm.c 04-block/residual.c 04-block/dropout.c 04-block/block.c
+CH04_MODEL = 04-block/model.c
+CH05_SRC   = 05-gpt/gelu.c 05-gpt/blas.c 05-gpt/fastops.c 05-gpt/gpt.c 05-gpt/ckpt.c \
+             05-gpt/run.c
+# 06-cuda: kernels compiled by nvcc; the model and the program by the C compiler
+CH06_CU    = 06-cuda/cuda_util.cu 06-cuda/matmul.cu 06-cuda/embedding.cu 06-cuda/layernorm.cu \
+             06-cuda/attention.cu 06-cuda/pointwise.cu 06-cuda/crossentropy.cu 06-cuda/adamw.cu
+CH06_SRC   = 06-cuda/gpt_cuda.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 COMMON_OBJ = $(call obj,$(COMMON_SRC))
 CH01_OBJ   = $(call obj,$(CH01_SRC))
+# Everything up to and including chapter N's layers.
+UPTO01_OBJ = $(CH01_OBJ) $(COMMON_OBJ)
+UPTO02_OBJ = $(call obj,$(CH02_SRC)) $(UPTO01_OBJ)
+UPTO03_OBJ = $(call obj,$(CH03_SRC)) $(UPTO02_OBJ)
+UPTO04_OBJ = $(call obj,$(CH04_SRC)) $(UPTO03_OBJ)
+CH02_MODEL_OBJ = $(call obj,$(CH02_MODEL))
+CH03_MODEL_OBJ = $(call obj,$(CH03_MODEL))
+CH04_MODEL_OBJ = $(call obj,$(CH04_MODEL))
+UPTO05_OBJ = $(call obj,$(CH05_SRC)) $(UPTO04_OBJ)
+CH06_OBJ   = $(patsubst %.cu,$(BUILD)/%.cu.o,$(CH06_CU)) $(call obj,$(CH06_SRC))
 
 BIGRAM     = $(BIN)/01-bigram/bigram
-PROGRAMS   = $(BIGRAM)
+ATTENTION  = $(BIN)/02-self-attention/attention
+MULTIHEAD  = $(BIN)/03-multihead/multihead
+BLOCK      = $(BIN)/04-block/block
+GPT        = $(BIN)/05-gpt/gpt
+GPT_CUDA   = $(BIN)/06-cuda/gpt-cuda
+PROGRAMS   = $(BIGRAM) $(ATTENTION) $(MULTIHEAD) $(BLOCK) $(GPT)
 
 # Each chapter's tests: its Check suite and shell tests of its program.
 TESTS_COMMON = $(BUILD)/tests/test_common
 TESTS_01     = $(BUILD)/tests/test_01_bigram tests/cli_01_bigram.sh
+TESTS_02     = $(BUILD)/tests/test_02_attention tests/cli_02_attention.sh
+TESTS_03     = $(BUILD)/tests/test_03_multihead tests/cli_03_multihead.sh
+TESTS_04     = $(BUILD)/tests/test_04_block tests/cli_04_block.sh
+TESTS_05     = $(BUILD)/tests/test_05_gpt tests/cli_05_gpt.sh
+TESTS_06     = $(BUILD)/tests/test_06_cuda
 # Bad input: every program's options and data (shell tests), the UTF-8
 # corpus and a seeded mutation fuzzer (a Check suite).
 TESTS_RELIABILITY = $(BUILD)/tests/test_fuzz tests/reliability_options.sh \
                     tests/reliability_data.sh
-ALL_TESTS    = $(TESTS_COMMON) $(TESTS_01) $(TESTS_RELIABILITY)
+ALL_TESTS    = $(TESTS_COMMON) $(TESTS_01) $(TESTS_02) $(TESTS_03) $(TESTS_04) $(TESTS_05) \
+               $(if $(HAVE_NVCC),$(TESTS_06)) $(TESTS_RELIABILITY)
 SUITES       = $(filter-out %.sh,$(ALL_TESTS))
 
-.PHONY: all deps data run plot test test-common test-01 test-reliability bench clean \
-        test-asan test-valgrind fuzz
-all: $(PROGRAMS) $(SUITES)
+.PHONY: all deps data run plot test test-common test-01 test-02 test-03 test-04 test-05 \
+        test-06 test-reliability bench bench-cuda cuda cuda-note clean test-asan \
+        test-valgrind fuzz
+all: $(PROGRAMS) $(filter-out $(TESTS_06),$(SUITES)) $(if $(HAVE_NVCC),cuda,cuda-note)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -82,19 +123,67 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
-$(BIGRAM): $(call obj,01-bigram/main.c) $(CH01_OBJ) $(COMMON_OBJ)
+$(BIGRAM): $(call obj,01-bigram/main.c) $(UPTO01_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(ATTENTION): $(call obj,02-self-attention/main.c) $(CH02_MODEL_OBJ) $(UPTO02_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(MULTIHEAD): $(call obj,03-multihead/main.c) $(CH03_MODEL_OBJ) $(UPTO03_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BLOCK): $(call obj,04-block/main.c) $(CH04_MODEL_OBJ) $(UPTO04_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(GPT): $(call obj,05-gpt/main.c) $(UPTO05_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(BLAS_LIBS) $(LDLIBS) -o $@
 
 # Test suites link the same objects as the programs, plus Check.
 $(BUILD)/tests/test_common: $(BUILD)/tests/test_common.o $(BUILD)/tests/testutil.o $(COMMON_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
 $(BUILD)/tests/test_01_bigram: $(BUILD)/tests/test_01_bigram.o $(BUILD)/tests/testutil.o \
-                               $(CH01_OBJ) $(COMMON_OBJ)
+                               $(UPTO01_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+# Chapters 02-04's suites share the model checks of tests/modelutil.c.
+MODEL_TEST_OBJ = $(BUILD)/tests/testutil.o $(BUILD)/tests/modelutil.o
+$(BUILD)/tests/test_02_attention: $(BUILD)/tests/test_02_attention.o $(MODEL_TEST_OBJ) \
+                                  $(CH02_MODEL_OBJ) $(UPTO02_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+$(BUILD)/tests/test_03_multihead: $(BUILD)/tests/test_03_multihead.o $(MODEL_TEST_OBJ) \
+                                  $(CH03_MODEL_OBJ) $(UPTO03_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+$(BUILD)/tests/test_04_block: $(BUILD)/tests/test_04_block.o $(MODEL_TEST_OBJ) \
+                              $(CH04_MODEL_OBJ) $(UPTO04_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+$(BUILD)/tests/test_05_gpt: $(BUILD)/tests/test_05_gpt.o $(BUILD)/tests/testutil.o $(UPTO05_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(BLAS_LIBS) $(LDLIBS) -o $@
 $(BUILD)/tests/test_fuzz: $(BUILD)/tests/test_fuzz.o $(BUILD)/tests/fuzz/properties.o \
                           $(BUILD)/tests/testutil.o $(COMMON_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+
+# ---------------------------------------------------------------- 06-cuda
+# Built when nvcc exists (`make cuda` insists). The CPU code it links (the
+# reference its tests compare against) is this build's, so `make BLAS=0
+# cuda` gives binaries that need no OpenBLAS (the GPU machine has none).
+NVCCFLAGS ?= -O2 -g $(CUDA_ARCH) -Xcompiler -Wall,-Wextra
+CUDA_LIBS  = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart_static \
+             -ldl -lrt -lpthread -lstdc++
+
+$(BUILD)/%.cu.o: %.cu $(wildcard 06-cuda/*.h 06-cuda/*.cuh)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+$(GPT_CUDA): $(call obj,06-cuda/main.c) $(CH06_OBJ) $(UPTO05_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(BLAS_LIBS) $(CUDA_LIBS) $(LDLIBS) -o $@
+$(BUILD)/tests/test_06_cuda: $(BUILD)/tests/test_06_cuda.o $(BUILD)/tests/testutil.o $(CH06_OBJ) \
+                             $(UPTO05_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(BLAS_LIBS) $(CUDA_LIBS) $(LDLIBS) -o $@
+
+cuda: $(GPT_CUDA) $(BUILD)/tests/test_06_cuda
+cuda-note:
+	@echo "note: nvcc not found at $(NVCC): skipping 06-cuda (make cuda NVCC=/path/to/nvcc)"
 
 # ---------------------------------------------------------------- set-up
 deps:
@@ -109,12 +198,21 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@common/get-data.sh
 	$(BIGRAM) --sample 300
+	$(ATTENTION) --sample 300
+	$(MULTIHEAD) --sample 300
+	$(BLOCK) --sample 300
 	@$(MAKE) --no-print-directory plot
 
+# The validation curves of every chapter that has run, on one plot.
+PLOT_RUNS   = 01-bigram:bigram 02-self-attention:one-head 03-multihead:multi-head+ffn \
+              04-block:3-blocks
+PLOT_FOUND  = $(foreach r,$(PLOT_RUNS),$(if $(wildcard $(RUNS)/$(word 1,$(subst :, ,$(r)))/loss.csv),$(r)))
+PLOT_FILES  = $(foreach r,$(PLOT_FOUND),$(RUNS)/$(word 1,$(subst :, ,$(r)))/loss.csv)
+PLOT_TITLES = $(foreach r,$(PLOT_FOUND),$(word 2,$(subst :, ,$(r))))
 plot:
-	@gnuplot -e "files='$(RUNS)/01-bigram/loss.csv'; titles='bigram'; out='$(RUNS)/compare.png'" \
+	@gnuplot -e "files='$(PLOT_FILES)'; titles='$(PLOT_TITLES)'; out='$(RUNS)/compare.png'" \
 	    common/plot/compare.gp && echo "plot: $(RUNS)/compare.png"
-	@gnuplot -e "files='$(RUNS)/01-bigram/loss.csv'; titles='bigram'; term='dumb'" \
+	@gnuplot -e "files='$(PLOT_FILES)'; titles='$(PLOT_TITLES)'; term='dumb'" \
 	    common/plot/compare.gp
 
 # ---------------------------------------------------------------- tests
@@ -133,6 +231,21 @@ test-common: deps
 test-01: deps
 	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_01)) $(BIGRAM)
 	@$(RUN_SUITES) $(TESTS_01)
+test-02: deps
+	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_02)) $(ATTENTION)
+	@$(RUN_SUITES) $(TESTS_02)
+test-03: deps
+	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_03)) $(MULTIHEAD)
+	@$(RUN_SUITES) $(TESTS_03)
+test-04: deps
+	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_04)) $(BLOCK)
+	@$(RUN_SUITES) $(TESTS_04)
+test-05: deps
+	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_05)) $(GPT)
+	@$(RUN_SUITES) $(TESTS_05)
+test-06: deps
+	@$(MAKE) --no-print-directory cuda
+	@$(RUN_SUITES) $(TESTS_06)
 test-reliability: deps
 	@$(MAKE) --no-print-directory $(filter-out %.sh,$(TESTS_RELIABILITY)) $(PROGRAMS)
 	@$(RUN_SUITES) $(TESTS_RELIABILITY)

@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "../common/rng.h"
+
 /* out (N,OC) = inp (N,C) @ w^T + bias, w (OC,C), bias (OC) or NULL. */
 void linear_forward(float *out, const float *inp, const float *w, const float *bias, size_t N,
                     int C, int OC);
@@ -23,5 +25,10 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
  * dbias (OC) += sum over n of dout. dinp and dbias may be NULL. */
 void linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                      const float *w, size_t N, int C, int OC);
+
+/* torch.nn.Linear's default initialisation: w (OC,C) and bias (OC, or NULL)
+ * uniform in [-1/sqrt(C), 1/sqrt(C)), so every output starts with a variance
+ * about a third of its input's, whatever C is. */
+void linear_init(float *w, float *bias, int C, int OC, rng *r);
 
 #endif

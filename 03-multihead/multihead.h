@@ -26,8 +26,10 @@ void multihead_mix_forward(float *out, const float *att, const float *qkv, int B
 void multihead_mix_backward(float *datt, float *dqkv, const float *dout, const float *att,
                             const float *qkv, int B, int T, int C, int NH);
 
-/* the q and k thirds of dqkv += ..., through the softmax. */
-void multihead_scores_backward(float *dqkv, const float *datt, const float *att,
+/* the q and k thirds of dqkv += ..., through the softmax. datt is the
+ * gradient of the attention weights; a faster implementation may use it as
+ * scratch and overwrite it (chapter 05's does), this one leaves it as is. */
+void multihead_scores_backward(float *dqkv, float *datt, const float *att,
                                const float *qkv, int B, int T, int C, int NH);
 
 #endif

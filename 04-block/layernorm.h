@@ -24,4 +24,8 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, const float *mean, const float *rstd, size_t N, int C);
 
+/* torch.nn.LayerNorm's initialisation: w = 1 and b = 0 (b may be NULL), so a
+ * fresh layernorm only normalises. */
+void layernorm_init(float *w, float *b, int C);
+
 #endif

@@ -81,8 +81,8 @@ int gpt_save(const char *path, gpt *m, const tokenizer *tok, const train_state *
     };
     int n_meta = 7;
     /* training state: only in last.safetensors */
-    number step, best, r_batch, r_eval, r_drop, batch, lr, min_lr, warmup, iters, dropout,
-        interval, eval_iters, seed;
+    number step, best, r_batch, r_eval, r_drop, batch, lr, min_lr, warmup, iters, decay,
+        dropout, interval, eval_iters, seed;
     if (st) {
         tensors[pt->n_tensors] = (st_entry){"adamw.m", st->m, 1, {pt->total}};
         tensors[pt->n_tensors + 1] = (st_entry){"adamw.v", st->v, 1, {pt->total}};
@@ -92,7 +92,8 @@ int gpt_save(const char *path, gpt *m, const tokenizer *tok, const train_state *
         r_eval = num_u(st->eval_rng.state);
         r_drop = num_u(gpt_dropout_rng(m)->state);
         batch = num_i(o->batch), lr = num_f(o->lr), min_lr = num_f(o->min_lr);
-        warmup = num_i(o->warmup), iters = num_i(o->iters), dropout = num_f(o->dropout);
+        warmup = num_i(o->warmup), iters = num_i(o->iters), decay = num_i(o->decay_iters);
+        dropout = num_f(o->dropout);
         interval = num_i(o->eval_interval), eval_iters = num_i(o->eval_iters);
         seed = num_i(o->seed);
         const st_meta state[] = {
@@ -101,6 +102,7 @@ int gpt_save(const char *path, gpt *m, const tokenizer *tok, const train_state *
             {"rng.dropout", r_drop.text}, {"train.batch", batch.text},
             {"train.lr", lr.text},        {"train.min_lr", min_lr.text},
             {"train.warmup", warmup.text}, {"train.iters", iters.text},
+            {"train.decay_iters", decay.text},
             {"train.dropout", dropout.text}, {"train.eval_interval", interval.text},
             {"train.eval_iters", eval_iters.text}, {"train.seed", seed.text},
         };
@@ -257,13 +259,14 @@ int gpt_load_state(const safetensors *f, gpt *m, train_state *st, error *e) {
 }
 
 int gpt_load_options(const safetensors *f, options *o, error *e) {
-    long long iters, warmup, interval, seed;
+    long long iters, warmup, decay, interval, seed;
     double lr, min_lr, dropout;
     int batch, eval_iters;
     if (meta_int(f, "train.batch", 1, MAX_CKPT_DIM, &batch, e) != 0 ||
         meta_double(f, "train.lr", &lr, e) != 0 || meta_double(f, "train.min_lr", &min_lr, e) != 0 ||
         meta_long(f, "train.warmup", 0, LONG_MAX, &warmup, e) != 0 ||
         meta_long(f, "train.iters", 1, LONG_MAX, &iters, e) != 0 ||
+        meta_long(f, "train.decay_iters", 1, LONG_MAX, &decay, e) != 0 ||
         meta_double(f, "train.dropout", &dropout, e) != 0 ||
         meta_long(f, "train.eval_interval", 1, LONG_MAX, &interval, e) != 0 ||
         meta_int(f, "train.eval_iters", 1, INT_MAX, &eval_iters, e) != 0 ||
@@ -274,6 +277,7 @@ int gpt_load_options(const safetensors *f, options *o, error *e) {
     o->min_lr = min_lr;
     o->warmup = (long)warmup;
     o->iters = (long)iters;
+    o->decay_iters = (long)decay;
     o->dropout = dropout;
     o->eval_interval = (long)interval;
     o->eval_iters = eval_iters;

@@ -171,8 +171,9 @@ static void print_banner(const options *o, const gpt_config *c, size_t n_params,
            "(%.2fM)\n",
            o->preset, c->n_layer, c->n_head, c->n_embd, c->block_size, c->vocab_size, n_params,
            (double)n_params / 1e6);
-    printf("gpt: batch %d, lr %g -> %g (warmup %ld, cosine to step %ld), dropout %g, seed %ld\n",
-           o->batch, o->lr, o->min_lr, o->warmup, o->iters, o->dropout, o->seed);
+    printf("gpt: batch %d, lr %g -> %g (warmup %ld, cosine to step %ld), %ld steps, dropout %g, "
+           "seed %ld\n",
+           o->batch, o->lr, o->min_lr, o->warmup, o->decay_iters, o->iters, o->dropout, o->seed);
     printf("gpt: data %zu train / %zu val tokens | %s\n", ds->n_train, ds->n_tokens - ds->n_train,
            be->describe());
     fflush(stdout);
@@ -249,6 +250,8 @@ static int train_options(int argc, char **argv, const gpt_backend *be, options *
         return -1;
     if (find_preset(o->preset) != p) /* --preset given twice, differently */
         return error_set(e, "--preset: give it once (got '%s' and '%s')", p->name, o->preset);
+    if (o->decay_iters == 0)
+        o->decay_iters = o->iters;
     if (o->min_lr > o->lr)
         return error_set(e, "--min-lr %g is larger than --lr %g", o->min_lr, o->lr);
     if (resume_path && check_resume_shape(o, &rp->cfg, e) != 0)
@@ -301,7 +304,7 @@ static int cmd_train(int argc, char **argv, const gpt_backend *be) {
         .iters = o.iters, .batch = o.batch, .block = o.block,
         .eval_interval = o.eval_interval, .eval_iters = o.eval_iters,
         .adamw = ADAMW_NANOGPT, .decay = DECAY_2D_ONLY,
-        .schedule = {(float)o.lr, (float)o.min_lr, o.warmup, o.iters},
+        .schedule = {(float)o.lr, (float)o.min_lr, o.warmup, o.decay_iters},
         .grad_clip = GRAD_CLIP, .csv_path = csv, .append_csv = o.resume != NULL,
         .on_eval = save_checkpoints, .hook_ctx = &files, .stop = &stop_signal,
     };
@@ -511,9 +514,13 @@ static const char USAGE[] =
     "  eval     loss of a checkpoint over the whole train and val splits\n";
 
 int gpt_main(int argc, char **argv, const gpt_backend *backend) {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fprintf(argc < 2 ? stderr : stdout, USAGE, argv[0]);
-        return argc < 2 ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (argc < 2) {
+        fprintf(stderr, "gpt: error: no command given (train, sample or eval; see --help)\n");
+        return EXIT_FAILURE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        printf(USAGE, argv[0]);
+        return EXIT_SUCCESS;
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "train") == 0)

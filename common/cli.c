@@ -64,6 +64,9 @@ static const option_spec SPECS[] = {
      "learning rate at the end of the cosine decay"},
     {"warmup", "N", KIND_LONG, FIELD(warmup), 0, MAX_ITERS, OPT_SCHEDULE,
      "linear warmup steps"},
+    {"decay-iters", "N", KIND_LONG, FIELD(decay_iters), 0, MAX_ITERS, OPT_SCHEDULE,
+     "steps of the cosine decay (0: --iters); train 100 of 200 with --iters 100 "
+     "--decay-iters 200, then --resume"},
     {"resume", "FILE", KIND_STRING, FIELD(resume), 0, 0, OPT_SCHEDULE,
      "continue training from a last.safetensors"},
     {"threads", "N", KIND_INT, FIELD(threads), 1, 1024, OPT_THREADS,

@@ -47,3 +47,33 @@ float *alloc_floats(size_t n, const char *what, error *e) {
                   (double)n * sizeof *p / (1024.0 * 1024.0));
     return p;
 }
+
+int param_table_declare(param_table *pt, const char *prefix, const tensor_spec *specs, int n,
+                        error *e) {
+    for (int i = 0; i < n; i++) {
+        const tensor_spec *s = &specs[i];
+        int ndim = s->cols ? 2 : 1;
+        if (param_table_add(pt, ndim, s->rows, s->cols, "%s%s", prefix, s->name) == (size_t)-1)
+            return error_set(e, "out of memory declaring %s%s", prefix, s->name);
+    }
+    return 0;
+}
+
+int param_table_view(const param_table *pt, const char *prefix, const tensor_spec *specs, int n,
+                     float *buf, void *views, error *e) {
+    char name[TENSOR_NAME_MAX];
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "%s%s", prefix, specs[i].name);
+        const tensor_info *t = param_table_find(pt, name);
+        if (!t)
+            return error_set(e, "no tensor named %s was declared", name);
+        *(float **)((char *)views + specs[i].view) = buf + t->offset;
+    }
+    return 0;
+}
+
+float *arena_take(float_arena *a, size_t n) {
+    float *piece = a->base ? a->base + a->used : NULL;
+    a->used += n;
+    return piece;
+}

@@ -47,4 +47,43 @@ void param_table_free(param_table *pt);
 /* A zeroed float buffer of n elements (calloc), or NULL with an error. */
 float *alloc_floats(size_t n, const char *what, error *e);
 
+/* ---- declaring tensors from a table, and pointing a struct at them ----
+ *
+ * A model keeps a struct of named float pointers into the buffer ("views",
+ * e.g. w.wte, w.ln_1_w). Writing each tensor's name, shape and view once, in
+ * a table of tensor_spec, keeps the declaration and the views from drifting
+ * apart; the same table then points one struct into the parameters and
+ * another, with the same layout, into the gradients. (The same offsetof
+ * trick as the option table in cli.c.) */
+typedef struct {
+    const char *name; /* appended to a prefix, e.g. "transformer.h.2." + "ln_1.weight" */
+    size_t rows, cols;/* cols 0: a vector of `rows` floats */
+    size_t view;      /* offsetof(views struct, the float * that points at it) */
+} tensor_spec;
+
+/* Adds prefix+name of each of the n specs to pt. */
+int param_table_declare(param_table *pt, const char *prefix, const tensor_spec *specs, int n,
+                        error *e);
+
+/* Sets each spec's view in the struct `views` to its tensor inside buf (the
+ * parameters or the gradients, laid out by pt). Fails if one is undeclared. */
+int param_table_view(const param_table *pt, const char *prefix, const tensor_spec *specs, int n,
+                     float *buf, void *views, error *e);
+
+/* ---- activations: one allocation, carved into named pieces ----
+ *
+ * A model's activations are many arrays sized for the largest batch. A
+ * layout function takes each one from an arena; run once with a counting
+ * arena (base NULL: every piece is NULL, only the total grows), then, after
+ * allocating that total, again to hand out the real pieces. Each array is
+ * named once, there is one malloc and one free, and nothing is allocated
+ * while training. */
+typedef struct {
+    float *base; /* NULL while counting */
+    size_t used; /* floats handed out so far */
+} float_arena;
+
+/* The next n floats of the arena (NULL while counting). */
+float *arena_take(float_arena *a, size_t n);
+
 #endif

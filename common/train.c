@@ -109,7 +109,8 @@ static int evaluate(language_model *m, const dataset *ds, const train_config *cf
     res->train_loss = train_loss;
     res->val_loss = val_loss;
     if (!isfinite(train_loss) || !isfinite(val_loss))
-        return error_set(e, "the evaluation loss became %s at step %ld; training stopped",
+        return error_set(e, "the evaluation loss became %s at step %ld; training stopped (the "
+                            "last checkpoint is kept)",
                          isnan(val_loss) || isnan(train_loss) ? "NaN" : "infinite", st->step);
     if (cfg->on_eval && cfg->on_eval(cfg->hook_ctx, st, train_loss, val_loss, e) != 0)
         return -1;
@@ -141,7 +142,7 @@ train_status train_run(language_model *m, const dataset *ds, const train_config 
     bool resumed = st->step > 0; /* the evaluation at the resume step was done before saving */
     for (;;) {
         long step = st->step;
-        float lr = lr_at(&cfg->schedule, step < cfg->iters ? step : cfg->iters - 1);
+        float lr = lr_at(&cfg->schedule, step); /* at the last evaluation: the next lr */
         bool eval_now = step % cfg->eval_interval == 0 || step == cfg->iters;
         if (eval_now && !(resumed && window_steps == 0)) {
             double ms = window_steps ? 1000.0 * window_seconds / window_steps : 0.0;

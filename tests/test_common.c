@@ -18,6 +18,7 @@
 #include "../common/params.h"
 #include "../common/rng.h"
 #include "../common/tokenizer.h"
+#include "../common/train.h"
 #include "testutil.h"
 
 /* The first two numbers of seed 1337 (see test_rng_known_values). */
@@ -623,6 +624,89 @@ START_TEST(test_checkpoint_write_fault_keeps_old_file) {
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ training loop */
+
+/* A stand-in model for the loop's tests: one parameter, a loss that is
+ * fine until step `nan_at`, then NaN. Counts the evaluation hook's calls. */
+typedef struct {
+    param_table table;
+    float param, grad;
+    long forwards, nan_at;
+    int evals_saved;
+    long last_saved_step;
+} fake_model;
+
+static float fake_forward(void *self, const int *x, const int *y, int B, int T) {
+    (void)x, (void)y, (void)B, (void)T;
+    fake_model *f = self;
+    f->forwards++;
+    return f->forwards > f->nan_at ? NAN : 1.0f;
+}
+static void fake_backward(void *self) { ((fake_model *)self)->grad += 0.5f; }
+static int fake_save(void *ctx, train_state *st, float train_loss, float val_loss, error *e) {
+    (void)train_loss, (void)val_loss, (void)e;
+    fake_model *f = ctx;
+    f->evals_saved++;
+    f->last_saved_step = st->step;
+    return 0;
+}
+
+START_TEST(test_nan_loss_stops_training) {
+    fake_model f = {{0}, 0.0f, 0.0f, 0, 0, 0, -1};
+    param_table_add(&f.table, 1, 1, 0, "w");
+    language_model lm = {&f, 2, 4, &f.table, &f.param, &f.grad, fake_forward, fake_backward,
+                         NULL, NULL, NULL};
+    char text[200];
+    for (int i = 0; i < 200; i++)
+        text[i] = (char)('a' + i % 2);
+    dataset ds;
+    error e = {{0}};
+    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, &e), 0);
+    /* forwards: evaluation at step 0 (train, val) 1-2, training steps 0-4
+     * 3-7, evaluation at step 5 8-9, training step 5 number 10 -> NaN */
+    f.nan_at = 9;
+    train_config cfg = {.iters = 100, .batch = 2, .block = 4, .eval_interval = 5,
+                        .eval_iters = 1, .adamw = ADAMW_TORCH_DEFAULTS, .decay = DECAY_ALL,
+                        .schedule = {1e-3f, 1e-3f, 0, 100}, .on_eval = fake_save,
+                        .hook_ctx = &f};
+    train_state st;
+    ck_assert_int_eq(train_state_init(&st, 1, 1, &e), 0);
+    train_result res;
+    FILE *saved = stdout;
+    stdout = fopen("/dev/null", "w");
+    train_status status = train_run(&lm, &ds, &cfg, &st, &res, &e);
+    fclose(stdout);
+    stdout = saved;
+    ck_assert_int_eq(status, TRAIN_FAILED);
+    ck_assert_msg(strstr(e.msg, "training loss became NaN at step 5"), "got '%s'", e.msg);
+    ck_assert_ptr_nonnull(strstr(e.msg, "last checkpoint is kept"));
+    /* the checkpoint hook ran for the good evaluations only, and the step
+     * that went bad did not update the model */
+    ck_assert_int_eq(f.evals_saved, 2);
+    ck_assert_int_eq(f.last_saved_step, 5);
+    ck_assert_int_eq(st.step, 5);
+    /* a NaN in an evaluation stops training too, before its checkpoint */
+    fake_model g = f;
+    g.forwards = 0, g.nan_at = 8, g.evals_saved = 0;
+    lm.self = &g;
+    cfg.hook_ctx = &g;
+    train_state st2;
+    ck_assert_int_eq(train_state_init(&st2, 1, 1, &e), 0);
+    stdout = fopen("/dev/null", "w");
+    status = train_run(&lm, &ds, &cfg, &st2, &res, &e);
+    fclose(stdout);
+    stdout = saved;
+    ck_assert_int_eq(status, TRAIN_FAILED);
+    ck_assert_msg(strstr(e.msg, "evaluation loss became NaN at step 5"), "got '%s'", e.msg);
+    ck_assert_int_eq(g.evals_saved, 1);
+    train_state_free(&st2);
+    train_state_free(&st);
+    dataset_free(&ds);
+    param_table_free(&f.table);
+}
+END_TEST
+
 static Suite *common_suite(void) {
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("tokenizer");
@@ -663,6 +747,10 @@ static Suite *common_suite(void) {
     tcase_add_test(tc, test_cli_parse_repeats);
     tcase_add_test(tc, test_cli_peek);
     tcase_add_test(tc, test_loss_log_csv);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("training loop");
+    tcase_add_test(tc, test_nan_loss_stops_training);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("checkpoint");

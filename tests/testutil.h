@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../common/rng.h"
 
@@ -55,6 +56,24 @@ typedef double (*objective_fn)(void *ctx);
  * x is perturbed in place and restored. Returns the error as above. */
 double grad_check_elements(objective_fn f, void *ctx, float *x, const float *g, size_t n,
                            size_t max_elems, float eps);
+
+/* The same for functions that are only piecewise smooth, like a network
+ * with ReLUs. Where x - eps .. x + eps crosses a kink, the central
+ * difference averages the slopes of two pieces, while the analytic gradient
+ * is the slope of the piece x is on; with hundreds of ReLU inputs some
+ * always lie that close to 0. So `piece` names the piece the last f(ctx)
+ * ran on (e.g. a hash of the signs of every ReLU input), and each element
+ * is checked with the central difference when both steps stay on x's
+ * piece, with the one-sided difference of the step that stays when only one
+ * does, and is skipped (counted in *skipped) when neither does. */
+typedef uint64_t (*piece_fn)(void *ctx);
+double grad_check_elements_piecewise(objective_fn f, piece_fn piece, void *ctx, float *x,
+                                     const float *g, size_t n, size_t max_elems, float eps,
+                                     size_t *skipped);
+
+/* A piece_fn helper: folds the signs of x (n) into a running hash h. */
+uint64_t hash_signs(uint64_t h, const float *x, size_t n);
+#define HASH_START 14695981039346656037ull
 
 /* Checks n_dirs unit directions d: the numeric derivative along d against
  * g . d, relative to |g|. The first direction is g itself (a wrong gradient

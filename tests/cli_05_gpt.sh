@@ -1,0 +1,158 @@
+#!/bin/sh
+# cli_05_gpt.sh - the GPT program as a user meets it: train, sample and
+# eval on a small fixture; resuming bit for bit; Ctrl-C, SIGTERM and kill -9
+# during training; and clear errors for bad prompts, options and
+# checkpoints (under a memory cap, so a bad file cannot pass by luck).
+. "$(dirname "$0")/lib.sh"
+P="$BIN/05-gpt/gpt"
+text="$TMP/text.txt"
+make_fixture_text "$text"
+# a small model that trains in about a second
+SMALL="--data $text --n-layer 2 --n-head 2 --n-embd 32 --block 16 --batch 4 --warmup 5 --eval-iters 2"
+
+# ---- the commands and their help
+expect_ok "$P" --help
+expect_stdout "train +train a GPT"
+for cmd in train sample eval; do
+    expect_ok "$P" $cmd --help
+    expect_stdout "^usage: gpt $cmd"
+done
+expect_error "no command given" "$P"
+expect_error "unknown command 'fly'" "$P" fly
+
+# ---- train, sample, eval
+# shellcheck disable=SC2086
+expect_ok "$P" train $SMALL --iters 40 --eval-interval 10 --out "$TMP/run"
+expect_last_line "^final step=40 train_loss=[0-9]+\.[0-9]{4} val_loss=[0-9]+\.[0-9]{4}$"
+expect_stdout "^gpt: speed median_ms_per_iter="
+expect_file_starts "$TMP/run/loss.csv" "step,train_loss,val_loss,lr,ms_per_iter,tokens_per_s"
+for f in best last; do
+    if [ -s "$TMP/run/$f.safetensors" ]; then ok; else not_ok "no $f.safetensors"; fi
+done
+expect_ok "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 40 --seed 3
+cp "$TMP/out" "$TMP/sample1"
+expect_ok "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 40 --seed 3
+if cmp -s "$TMP/out" "$TMP/sample1"; then ok; else not_ok "the same seed sampled different text"; fi
+chars=$(tr -d '\n' <"$TMP/sample1" | wc -m)
+if [ "$chars" -ge 30 ]; then ok; else not_ok "a 40-character sample has $chars characters"; fi
+expect_ok "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 0
+if [ ! -s "$TMP/out" ]; then ok; else not_ok "--tokens 0 printed something"; fi
+long=$(printf 'Speak, speak. %.0s' 1 2 3 4 5 6) # 84 characters > block 16: cropped
+expect_ok "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 5 --prompt "$long"
+expect_error "--prompt: character 'Q' at byte offset 3 is not in the vocabulary" \
+    "$P" sample --ckpt "$TMP/run/best.safetensors" --prompt "SpeQ"
+expect_error "--temperature: 0 is out of range" \
+    "$P" sample --ckpt "$TMP/run/best.safetensors" --temperature 0
+expect_error "--top-k: -1 is out of range" "$P" sample --ckpt "$TMP/run/best.safetensors" --top-k -1
+expect_ok "$P" eval --ckpt "$TMP/run/best.safetensors" --data "$text"
+expect_stdout "^eval .*: train_loss=[0-9]+\.[0-9]{4} val_loss=[0-9]+\.[0-9]{4}$"
+expect_error "--n-embd 30 is not divisible by --n-head 4" "$P" train --n-embd 30 --n-head 4
+expect_error "--preset: unknown preset 'huge'" "$P" train --preset huge
+
+# ---- resume: 40 steps straight == 20 steps (of a 40-step schedule) +
+# resume to 40, bit for bit, with dropout on (its random stream must
+# resume too)
+# shellcheck disable=SC2086
+expect_ok "$P" train $SMALL --dropout 0.1 --iters 40 --eval-interval 10 --out "$TMP/straight"
+tail -n1 "$TMP/out" >"$TMP/straight.final"
+# shellcheck disable=SC2086
+expect_ok "$P" train $SMALL --dropout 0.1 --iters 20 --decay-iters 40 --eval-interval 10 \
+    --out "$TMP/resumed"
+expect_ok "$P" train --data "$text" --resume "$TMP/resumed/last.safetensors" --iters 40 \
+    --out "$TMP/resumed"
+expect_stdout "resuming from .* at step 20$"
+if tail -n1 "$TMP/out" | cmp -s - "$TMP/straight.final"; then ok; else
+    not_ok "resumed run ended '$(tail -n1 "$TMP/out")', straight '$(cat "$TMP/straight.final")'"
+fi
+# the logs agree in every loss (timing columns aside)
+if [ "$(cut -d, -f1-4 "$TMP/straight/loss.csv")" = "$(cut -d, -f1-4 "$TMP/resumed/loss.csv")" ]; then
+    ok
+else
+    not_ok "the resumed loss.csv differs from the straight one"
+fi
+expect_error "--block 32 does not match the checkpoint's block_size 16" \
+    "$P" train --data "$text" --resume "$TMP/resumed/last.safetensors" --block 32
+expect_error "cannot resume from .*best.safetensors" \
+    "$P" train --data "$text" --resume "$TMP/resumed/best.safetensors"
+
+# ---- signals: Ctrl-C and SIGTERM save a resumable last.safetensors and
+# leave best.safetensors as it was
+for sig in INT TERM; do
+    out="$TMP/sig$sig"
+    # shellcheck disable=SC2086
+    "$P" train $SMALL --iters 100000 --eval-interval 100000 --out "$out" >"$out.log" 2>&1 &
+    pid=$!
+    i=0
+    while [ ! -s "$out/best.safetensors" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    sleep 0.5
+    best_before=$(cksum <"$out/best.safetensors")
+    kill -$sig $pid
+    wait $pid
+    code=$?
+    expected=130
+    [ $sig = TERM ] && expected=143
+    if [ $code -eq $expected ]; then ok; else not_ok "SIG$sig: exit $code, expected $expected"; fi
+    if grep -q "stopped by signal .* at step [0-9]*; saved" "$out.log"; then ok; else
+        not_ok "SIG$sig: no 'stopped ... saved' line: $(tail -n2 "$out.log")"
+    fi
+    if [ "$(cksum <"$out/best.safetensors")" = "$best_before" ]; then ok; else
+        not_ok "SIG$sig changed best.safetensors"
+    fi
+    step=$(sed -n 's/.*at step \([0-9]*\); saved.*/\1/p' "$out.log")
+    expect_ok "$P" train --data "$text" --resume "$out/last.safetensors" --iters $((step + 2)) \
+        --eval-interval 100000 --out "$out"
+    expect_stdout "resuming from .* at step $step$"
+done
+
+# ---- kill -9 while checkpoints are written every step: whatever moment
+# the process dies, last.safetensors is a whole, loadable file
+out="$TMP/kill9"
+for delay in 0.3 0.45 0.6 0.75 0.9; do
+    # shellcheck disable=SC2086
+    "$P" train $SMALL --iters 100000 --eval-interval 1 --eval-iters 1 --out "$out" \
+        >/dev/null 2>&1 &
+    pid=$!
+    sleep $delay
+    kill -9 $pid
+    wait $pid 2>/dev/null
+    if [ -e "$out/last.safetensors" ]; then
+        expect_ok "$P" sample --ckpt "$out/last.safetensors" --tokens 3
+    fi
+done
+
+# ---- bad checkpoints: one clear line naming the problem, never a crash or
+# a huge allocation
+memory_limit 1024
+good="$TMP/run/best.safetensors"
+size=$(wc -c <"$good")
+head -c $((size / 2)) "$good" >"$TMP/truncated.safetensors"
+expect_error "lie outside the|truncated" "$P" sample --ckpt "$TMP/truncated.safetensors"
+cp "$text" "$TMP/text.safetensors"
+expect_error "not a safetensors file" "$P" sample --ckpt "$TMP/text.safetensors"
+printf '\377\377\377\377\377\377\377\177{}' >"$TMP/huge-header.safetensors"
+expect_error "header length 9223372036854775807" "$P" sample --ckpt "$TMP/huge-header.safetensors"
+# patch bytes of the JSON header in place (offsets found with grep -bo)
+patch() { # file, old text, new text of the same length
+    at=$(grep -abo "$2" "$1" | head -n1 | cut -d: -f1)
+    printf '%s' "$3" | dd of="$1" bs=1 seek="$at" conv=notrunc 2>/dev/null
+}
+cp "$good" "$TMP/f16.safetensors"
+patch "$TMP/f16.safetensors" '"dtype":"F32"' '"dtype":"F16"'
+expect_error "offsets span .* but its shape needs" "$P" sample --ckpt "$TMP/f16.safetensors"
+cp "$good" "$TMP/q4.safetensors"
+patch "$TMP/q4.safetensors" '"dtype":"F32"' '"dtype":"Q4X"'
+expect_error "unknown dtype 'Q4X'" "$P" sample --ckpt "$TMP/q4.safetensors"
+cp "$good" "$TMP/json.safetensors"
+patch "$TMP/json.safetensors" '"shape":\[' '"shape":{'
+expect_error "malformed JSON header" "$P" sample --ckpt "$TMP/json.safetensors"
+cp "$good" "$TMP/config.safetensors"
+patch "$TMP/config.safetensors" '"n_embd":"32"' '"n_embd":"16"'
+expect_error "has shape \[[0-9]+, 32\], expected \[[0-9]+, 16\]" \
+    "$P" sample --ckpt "$TMP/config.safetensors"
+cp "$good" "$TMP/vocab.safetensors"
+patch "$TMP/vocab.safetensors" '"vocab_size":"' '"vocab_sizX":"'
+expect_error "lacks 'vocab_size'" "$P" sample --ckpt "$TMP/vocab.safetensors"
+expect_error "cannot open checkpoint .*: No such file" "$P" sample --ckpt "$TMP/none.safetensors"
+expect_error "is not a regular file" "$P" eval --ckpt "$TMP"
+memory_limit off
+finish

@@ -1,0 +1,189 @@
+/* modelutil.c - see modelutil.h. */
+#include "modelutil.h"
+
+#include <check.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+double model_objective(void *ctx) {
+    model_ctx *c = ctx;
+    c->lm.forward(c->lm.self, c->x, c->y, c->B, c->T);
+    size_t N = (size_t)c->B * c->T;
+    double sum = 0.0;
+    for (size_t i = 0; i < N; i++)
+        sum += c->base->losses[i];
+    return sum / (double)N;
+}
+
+void random_batch(int *x, int *y, size_t n, int V, rng *r) {
+    for (size_t i = 0; i < n; i++) {
+        x[i] = (int)rng_below(r, (uint64_t)V);
+        y[i] = (int)rng_below(r, (uint64_t)V);
+    }
+}
+
+/* grads = d loss / d params at the current parameters. */
+static void fill_gradients(model_ctx *c) {
+    language_model *lm = &c->lm;
+    lm->forward(lm->self, c->x, c->y, c->B, c->T);
+    memset(lm->grads, 0, lm->table->total * sizeof *lm->grads);
+    lm->backward(lm->self);
+}
+
+static uint64_t model_piece(void *ctx) {
+    model_ctx *c = ctx;
+    return c->piece(c->lm.self);
+}
+
+static uint64_t one_piece(void *ctx) {
+    (void)ctx;
+    return 0;
+}
+
+/* The error of gradient g (t->size) of tensor t, as grad_check_elements
+ * defines it. */
+static double tensor_error(model_ctx *c, const tensor_info *t, const float *g, size_t max_elems,
+                           float eps) {
+    size_t skipped;
+    double err = grad_check_elements_piecewise(model_objective, c->piece ? model_piece : one_piece,
+                                               c, c->lm.params + t->offset, g, t->size,
+                                               max_elems, eps, &skipped);
+    size_t checked = t->size < max_elems ? t->size : max_elems;
+    /* a step that crosses kinks on both sides is rare: most elements count */
+    ck_assert_msg(skipped * 4 <= checked, "%zu of %zu elements of %s skipped", skipped,
+                  checked, t->name);
+    if (getenv("GRAD_VERBOSE"))
+        fprintf(stderr, "%-40s %.2e (%zu skipped)\n", t->name, err, skipped);
+    return err;
+}
+
+void assert_model_gradients(model_ctx *c, size_t max_elems, int n_dirs, float eps) {
+    omp_set_num_threads(1);
+    fill_gradients(c);
+    language_model *lm = &c->lm;
+    const param_table *pt = lm->table;
+    for (int i = 0; i < pt->n_tensors; i++) {
+        const tensor_info *t = &pt->tensors[i];
+        double err = tensor_error(c, t, lm->grads + t->offset, max_elems, eps);
+        ck_assert_msg(err < GRAD_TOL, "gradient of %s is off: error %g", t->name, err);
+    }
+    if (c->piece) /* a random direction moves every ReLU input: kinks everywhere */
+        return;
+    rng r;
+    rng_seed(&r, 99);
+    double err = grad_check_directions(model_objective, c, lm->params, lm->grads, pt->total,
+                                       n_dirs, eps, &r);
+    ck_assert_msg(err < GRAD_TOL, "gradient along random directions is off: error %g", err);
+}
+
+void assert_checker_catches_errors(model_ctx *c, const char *tensor, float eps) {
+    omp_set_num_threads(1);
+    fill_gradients(c);
+    const tensor_info *t = param_table_find(c->lm.table, tensor);
+    ck_assert_ptr_nonnull(t);
+    float *wrong = malloc(t->size * sizeof *wrong);
+    /* a wrong sign */
+    for (size_t i = 0; i < t->size; i++)
+        wrong[i] = -c->lm.grads[t->offset + i];
+    ck_assert_double_gt(tensor_error(c, t, wrong, t->size, eps), GRAD_TOL);
+    /* a transposed index: the largest element's gradient moved elsewhere */
+    size_t big = 0;
+    memcpy(wrong, c->lm.grads + t->offset, t->size * sizeof *wrong);
+    for (size_t i = 0; i < t->size; i++)
+        if (fabsf(wrong[i]) > fabsf(wrong[big]))
+            big = i;
+    size_t other = (big + t->size / 2 + 1) % t->size;
+    float saved = wrong[big];
+    wrong[big] = wrong[other];
+    wrong[other] = saved;
+    ck_assert_double_gt(tensor_error(c, t, wrong, t->size, eps), GRAD_TOL);
+    free(wrong);
+}
+
+/* logits (B,T,V) of one forward, copied to out. */
+static void logits_of(language_model *lm, const int *x, int B, int T, float *out) {
+    lm->forward(lm->self, x, NULL, B, T);
+    memcpy(out, lm->logits(lm->self), (size_t)B * T * lm->vocab_size * sizeof *out);
+}
+
+void assert_causal(language_model *lm, int V, int B, int T, rng *r) {
+    size_t N = (size_t)B * T, L = N * V;
+    int *x = malloc(N * sizeof *x), *x2 = malloc(N * sizeof *x2);
+    float *base = malloc(L * sizeof *base), *changed = malloc(L * sizeof *changed);
+    for (size_t i = 0; i < N; i++)
+        x[i] = (int)rng_below(r, (uint64_t)V);
+    logits_of(lm, x, B, T, base);
+    for (int t = 0; t < T; t++) {
+        /* the future: every token after t replaced */
+        memcpy(x2, x, N * sizeof *x);
+        for (int b = 0; b < B; b++)
+            for (int s = t + 1; s < T; s++)
+                x2[b * T + s] = (x[b * T + s] + 1 + (int)rng_below(r, (uint64_t)V - 1)) % V;
+        logits_of(lm, x2, B, T, changed);
+        for (int b = 0; b < B; b++) {
+            size_t first = (size_t)b * T * V, upto = (size_t)(t + 1) * V;
+            ck_assert_msg(memcmp(base + first, changed + first, upto * sizeof *base) == 0,
+                          "logits at positions <= %d changed when later tokens did", t);
+        }
+        /* the past: the token at t replaced must reach the last position */
+        memcpy(x2, x, N * sizeof *x);
+        for (int b = 0; b < B; b++)
+            x2[b * T + t] = (x[b * T + t] + 1) % V;
+        logits_of(lm, x2, B, T, changed);
+        for (int b = 0; b < B; b++) {
+            size_t last = ((size_t)b * T + T - 1) * V;
+            ck_assert_msg(max_abs_diff(base + last, changed + last, (size_t)V) > 0.0f,
+                          "the last position did not notice a change at position %d", t);
+        }
+    }
+    free(x);
+    free(x2);
+    free(base);
+    free(changed);
+}
+
+int threads_in_a_team(void) {
+    int n = 0;
+#pragma omp parallel
+    {
+#pragma omp single
+        n = omp_get_num_threads();
+    }
+    return n;
+}
+
+/* loss, logits (B,T,V) and grads after one forward and backward pass. */
+static float pass(model_ctx *c, float *logits, float *grads) {
+    language_model *lm = &c->lm;
+    float loss = lm->forward(lm->self, c->x, c->y, c->B, c->T);
+    memcpy(logits, lm->logits(lm->self), (size_t)c->B * c->T * lm->vocab_size * sizeof *logits);
+    memset(lm->grads, 0, lm->table->total * sizeof *lm->grads);
+    lm->backward(lm->self);
+    memcpy(grads, lm->grads, lm->table->total * sizeof *grads);
+    return loss;
+}
+
+void assert_same_for_1_and_2_threads(model_ctx *c) {
+    size_t L = (size_t)c->B * c->T * c->lm.vocab_size, P = c->lm.table->total;
+    float *logits[2] = {malloc(L * sizeof(float)), malloc(L * sizeof(float))};
+    float *grads[2] = {malloc(P * sizeof(float)), malloc(P * sizeof(float))};
+    float loss[2];
+    for (int k = 0; k < 2; k++) {
+        omp_set_dynamic(0); /* exactly the number asked for */
+        omp_set_num_threads(k + 1);
+        ck_assert_int_eq(threads_in_a_team(), k + 1);
+        loss[k] = pass(c, logits[k], grads[k]);
+    }
+    ck_assert_msg(loss[0] == loss[1], "loss %.9g with 1 thread, %.9g with 2", loss[0], loss[1]);
+    ck_assert_msg(memcmp(logits[0], logits[1], L * sizeof(float)) == 0, "logits differ");
+    ck_assert_msg(memcmp(grads[0], grads[1], P * sizeof(float)) == 0, "gradients differ");
+    for (int k = 0; k < 2; k++) {
+        free(logits[k]);
+        free(grads[k]);
+    }
+}

@@ -1,0 +1,65 @@
+/*
+ * modelutil.h - checks that every model from chapter 02 on must pass, shared
+ * by their Check suites: the gradient of the loss with respect to every
+ * parameter tensor, causality, independence from the thread count, and the
+ * loss of an untrained model.
+ *
+ * Each function fails the running Check test (with a message naming what
+ * went wrong) rather than returning a verdict.
+ */
+#ifndef TESTS_MODELUTIL_H
+#define TESTS_MODELUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../02-self-attention/lmbase.h"
+#include "../common/rng.h"
+#include "../common/train.h"
+
+typedef struct {
+    language_model lm;
+    const lm_base *base; /* the model's base, for its per-position losses */
+    const int *x, *y;    /* (B,T) a batch */
+    int B, T;
+    /* For models with ReLUs: which linear piece the last forward ran on
+     * (a hash of the signs of every ReLU input; see testutil.h); NULL for
+     * smooth models. */
+    uint64_t (*piece)(const void *model);
+} model_ctx;
+
+/* The model's mean loss on the batch, summed in double from the
+ * per-position losses (finer than the float forward returns). */
+double model_objective(void *ctx);
+
+/* Random ids in [0, V) for x and y (n each). */
+void random_batch(int *x, int *y, size_t n, int V, rng *r);
+
+/* Fills grads by one forward and backward pass, then checks up to
+ * max_elems elements of every parameter tensor against finite differences
+ * with step eps (kink-aware when c->piece is set), and, for smooth models,
+ * n_dirs random directions over all parameters. Runs on one thread (the
+ * thread test is separate). GRAD_VERBOSE=1 in the environment prints each
+ * tensor's error. */
+void assert_model_gradients(model_ctx *c, size_t max_elems, int n_dirs, float eps);
+
+/* Negative control: the checker must see through a corrupted gradient.
+ * Flips the sign of one tensor's gradient, then swaps two of its elements,
+ * and asserts the check reports an error above GRAD_TOL each time. */
+void assert_checker_catches_errors(model_ctx *c, const char *tensor, float eps);
+
+/* Causality both ways, for every position t of a (B,T) batch: changing the
+ * tokens after t leaves the logits at positions <= t exactly equal, and
+ * changing the token at t changes the logits at the last position. */
+void assert_causal(language_model *lm, int V, int B, int T, rng *r);
+
+/* A forward and backward pass with 1 thread and with 2 (after asserting a
+ * team of 2 really runs) give the same loss, logits and gradients, bit for
+ * bit. */
+void assert_same_for_1_and_2_threads(model_ctx *c);
+
+/* How many threads a parallel region gets with the current settings. */
+int threads_in_a_team(void);
+
+#endif
