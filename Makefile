@@ -201,11 +201,13 @@ run: deps
 	$(ATTENTION) --sample 300
 	$(MULTIHEAD) --sample 300
 	$(BLOCK) --sample 300
+	$(GPT) train --preset cpu-small
+	$(GPT) sample --ckpt $(RUNS)/05-gpt/cpu-small/best.safetensors --tokens 500
 	@$(MAKE) --no-print-directory plot
 
 # The validation curves of every chapter that has run, on one plot.
 PLOT_RUNS   = 01-bigram:bigram 02-self-attention:one-head 03-multihead:multi-head+ffn \
-              04-block:3-blocks
+              04-block:3-blocks 05-gpt/cpu-small:gpt-cpu-small
 PLOT_FOUND  = $(foreach r,$(PLOT_RUNS),$(if $(wildcard $(RUNS)/$(word 1,$(subst :, ,$(r)))/loss.csv),$(r)))
 PLOT_FILES  = $(foreach r,$(PLOT_FOUND),$(RUNS)/$(word 1,$(subst :, ,$(r)))/loss.csv)
 PLOT_TITLES = $(foreach r,$(PLOT_FOUND),$(word 2,$(subst :, ,$(r))))
@@ -214,6 +216,17 @@ plot:
 	    common/plot/compare.gp && echo "plot: $(RUNS)/compare.png"
 	@gnuplot -e "files='$(PLOT_FILES)'; titles='$(PLOT_TITLES)'; term='dumb'" \
 	    common/plot/compare.gp
+
+# ---------------------------------------------------------------- speed
+# Benchmarks, never tests: timings depend on the machine. Each prints one
+# "bench ..." line per configuration, with the PyTorch peer's time and the
+# ratio where the peer can run (../shared/peer/).
+bench: deps
+	@$(MAKE) --no-print-directory $(GPT)
+	@GPT=$(GPT) 05-gpt/bench.sh
+bench-cuda:
+	@$(MAKE) --no-print-directory cuda
+	@GPT_CUDA=$(GPT_CUDA) 06-cuda/bench.sh
 
 # ---------------------------------------------------------------- tests
 # tests/run-suites.sh runs each suite under `timeout`, sums Check's totals,
