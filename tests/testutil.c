@@ -1,6 +1,8 @@
 /* testutil.c - see testutil.h. */
 #include "testutil.h"
 
+#include <check.h>
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -155,4 +157,12 @@ float max_abs_diff(const float *a, const float *b, size_t n) {
             m = isnan(d) ? INFINITY : d;
     }
     return m;
+}
+
+int run_suite(Suite *s) {
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -10,6 +10,14 @@
 
 #include "../common/rng.h"
 
+/* Forward declaration of Check's suite type (check.h defines it). */
+typedef struct Suite Suite;
+
+/* Runs the suite (forking each test, CK_NORMAL output) and returns the
+ * process exit status: EXIT_FAILURE if any check failed. Call it straight
+ * from main: no OpenMP may run before the runner forks (TOOLCHAIN.md). */
+int run_suite(Suite *s);
+
 /* ---- fixtures: tests never touch data/ or runs/ ---- */
 
 /* Creates a fresh directory under $TMPDIR (or /tmp) and returns its path
