@@ -45,8 +45,8 @@ int attention_model_init(attention_model *m, int V, int C, int max_B, int max_T,
     if (lm_base_begin(b, V, C, max_B, max_T, e) != 0 ||
         param_table_declare(&b->table, "sa_head.", specs, N_HEAD_TENSORS, e) != 0 ||
         lm_base_finish(b, r, e) != 0 ||
-        param_table_view(&b->table, "sa_head.", specs, N_HEAD_TENSORS, b->params, &m->w, e) ||
-        param_table_view(&b->table, "sa_head.", specs, N_HEAD_TENSORS, b->grads, &m->g, e))
+        param_table_view(&b->table, "sa_head.", specs, N_HEAD_TENSORS, b->params, &m->w, e) != 0 ||
+        param_table_view(&b->table, "sa_head.", specs, N_HEAD_TENSORS, b->grads, &m->g, e) != 0)
         goto fail;
     float_arena count = {NULL, 0};
     layout(m, &count);

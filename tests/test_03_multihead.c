@@ -82,7 +82,6 @@ START_TEST(test_multihead_gradient) {
     fill_normal(qkv, N * 3 * C, 1.0f, &r);
     fill_normal(probe, N * C, 1.0f, &r);
     mh_ctx c = {qkv, att, out, probe};
-    omp_set_num_threads(1);
     mh_backward(&c, dqkv);
     ck_assert_double_lt(
         grad_check_elements(mh_objective, &c, qkv, dqkv, N * 3 * C, N * 3 * C, EPS), GRAD_TOL);

@@ -305,7 +305,6 @@ static void block_gradients(block_fixture *f) {
 
 /* Every tensor of the block and its input, kink-aware. */
 static void assert_block_gradients(block_fixture *f) {
-    omp_set_num_threads(1);
     block_gradients(f);
     size_t skipped;
     for (int i = 0; i < f->pt.n_tensors; i++) {

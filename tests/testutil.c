@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <omp.h>
 
 #include <math.h>
 #include <stdbool.h>
@@ -160,6 +161,7 @@ float max_abs_diff(const float *a, const float *b, size_t n) {
 }
 
 int run_suite(Suite *s) {
+    omp_set_num_threads(1); /* sets a default the forked tests inherit; starts no thread */
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

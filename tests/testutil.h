@@ -15,7 +15,13 @@ typedef struct Suite Suite;
 
 /* Runs the suite (forking each test, CK_NORMAL output) and returns the
  * process exit status: EXIT_FAILURE if any check failed. Call it straight
- * from main: no OpenMP may run before the runner forks (TOOLCHAIN.md). */
+ * from main: no OpenMP parallel region may run before the runner forks
+ * (TOOLCHAIN.md, section 2).
+ *
+ * Every test starts with OpenMP set to one thread: the claims are about the
+ * arithmetic, and on a busy 2-core machine two spinning threads that wait
+ * for each other at every loop can make a 0.1 s test take seconds. The
+ * tests about threads ask for two themselves. */
 int run_suite(Suite *s);
 
 /* ---- fixtures: tests never touch data/ or runs/ ---- */
