@@ -37,7 +37,7 @@ int main(int argc, char **argv) {
                  "Trains a language model with one causal self-attention head (token and\n"
                  "position embeddings -> query/key/value -> attention -> lm_head) and writes\n"
                  "OUT/loss.csv and OUT/loss.png.",
-        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N_EMBD,
+        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_THREADS | OPT_N_EMBD,
         .defaults = chapter_attention_options("runs/02-self-attention"),
         .build = build,
         .destroy = destroy,

@@ -39,7 +39,8 @@ int main(int argc, char **argv) {
                  "projection and a feed-forward network (embeddings -> c_attn -> heads ->\n"
                  "c_proj -> Linear/ReLU/Linear -> lm_head) and writes OUT/loss.csv and\n"
                  "OUT/loss.png.",
-        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N_EMBD | OPT_N_HEAD | OPT_NO_FFN,
+        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_THREADS | OPT_N_EMBD | OPT_N_HEAD |
+                   OPT_NO_FFN,
         .defaults = chapter_attention_options("runs/03-multihead"),
         .build = build,
         .destroy = destroy,

@@ -45,8 +45,8 @@ int main(int argc, char **argv) {
                  "Trains a stack of transformer blocks (pre-layernorm, multi-head attention\n"
                  "and a ReLU MLP, each with a residual connection; a final layernorm; lm_head)\n"
                  "and writes OUT/loss.csv and OUT/loss.png.",
-        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N_EMBD | OPT_N_HEAD | OPT_N_LAYER |
-                   OPT_DROPOUT,
+        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_THREADS | OPT_N_EMBD | OPT_N_HEAD |
+                   OPT_N_LAYER | OPT_DROPOUT,
         .defaults = chapter_attention_options("runs/04-block"),
         .build = build,
         .destroy = destroy,

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 P="$BIN/02-self-attention/attention"
 
-expect_chapter_program "$P" "02-self-attention/attention" --n-embd 16
+expect_chapter_program "$P" "02-self-attention/attention" --n-embd 16 --threads 1
 expect_ok "$P" --help
 expect_stdout "--n-embd N .*\(default 32\)"
 expect_error "--n-embd: 0 is out of range" "$P" --n-embd 0
