@@ -148,8 +148,9 @@ run: deps
 # The validation curves of every chapter that has run, on one plot.
 PLOT_RUNS   = 01-bigram:bigram 02-self-attention:one-head 03-multihead:multi-head+ffn \
               04-block:3-blocks
-PLOT_FOUND  = $(foreach r,$(PLOT_RUNS),$(if $(wildcard $(RUNS)/$(word 1,$(subst :, ,$(r)))/loss.csv),$(r)))
-PLOT_FILES  = $(foreach r,$(PLOT_FOUND),$(RUNS)/$(word 1,$(subst :, ,$(r)))/loss.csv)
+plot_dir    = $(word 1,$(subst :, ,$(1)))
+PLOT_FOUND  = $(foreach r,$(PLOT_RUNS),$(if $(wildcard $(RUNS)/$(call plot_dir,$(r))/loss.csv),$(r)))
+PLOT_FILES  = $(foreach r,$(PLOT_FOUND),$(RUNS)/$(call plot_dir,$(r))/loss.csv)
 PLOT_TITLES = $(foreach r,$(PLOT_FOUND),$(word 2,$(subst :, ,$(r))))
 plot:
 	@gnuplot -e "files='$(PLOT_FILES)'; titles='$(PLOT_TITLES)'; out='$(RUNS)/compare.png'" \

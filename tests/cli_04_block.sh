@@ -13,5 +13,6 @@ expect_error "--dropout: 1.5 is out of range" "$P" --dropout 1.5
 expect_error "--n-layer: 0 is out of range" "$P" --n-layer 0
 expect_error "--threads: 0 is out of range" "$P" --threads 0
 expect_error "--n-embd 32 is not divisible by --n-head 5" "$P" --n-head 5
-expect_error "the val split has [0-9]+ tokens, but a block of 1000 needs" "$P" --data "$TMP/text.txt" --block 1000
+expect_error "the val split has [0-9]+ tokens, but a block of 1000 needs" \
+    "$P" --data "$TMP/text.txt" --block 1000
 finish
