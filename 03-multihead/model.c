@@ -154,15 +154,19 @@ void multihead_model_backward(multihead_model *m) {
     memset(m->grad_acts, 0, m->n_grad_acts * sizeof *m->grad_acts);
     lm_base_head_backward(b, m->ffn ? m->dmlp : m->dproj, top(m));
     if (m->ffn) {
+        /* mlp = relu @ Wfp^T + bfp;  relu = max(0, fc);  fc = proj @ Wfc^T + bfc */
         linear_backward(m->drelu, g->fc_proj_w, g->fc_proj_b, m->dmlp, m->relu, w->fc_proj_w,
                         N, FFN_MULT * C, C);
         relu_backward(m->dfc, m->fc, m->drelu, N * FFN_MULT * C);
         linear_backward(m->dproj, g->fc_w, g->fc_b, m->dfc, m->proj, w->fc_w, N, C,
                         FFN_MULT * C);
     }
+    /* proj = heads @ Wproj^T + bproj */
     linear_backward(m->dheads, g->proj_w, g->proj_b, m->dproj, m->heads, w->proj_w, N, C, C);
+    /* heads = att @ v, then att = causal softmax(q k^T / sqrt(hs)), head by head */
     multihead_mix_backward(m->datt, m->dqkv, m->dheads, m->att, m->qkv, B, T, C, NH);
     multihead_scores_backward(m->dqkv, m->datt, m->att, m->qkv, B, T, C, NH);
+    /* qkv = x @ Wattn^T */
     linear_backward(b->dx, g->attn_w, NULL, m->dqkv, b->x, w->attn_w, N, C, 3 * C);
     lm_base_embed_backward(b);
 }
