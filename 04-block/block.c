@@ -179,12 +179,29 @@ void block_forward(const layer_ops *ops, const block_config *cfg, const block_we
                      dropout_site(a->mlp_drop, a->mlp_mask, a->mlp_proj, NC, p, r), NC);
 }
 
+/* Zeroes the activation gradients that block_backward adds into (the
+ * layers accumulate with +=), for this batch's size only; the masks and
+ * statistics have no gradient, and the dropped copies only one when
+ * dropout was on. */
+static void zero_gradients(block_acts *d, bool dropout_on, size_t NC, size_t NF, size_t TT) {
+    struct {
+        float *p;
+        size_t n;
+    } grads[] = {{d->res_1, NC}, {d->mlp_proj, NC},   {d->fc_act, NF},    {d->fc, NF},
+                 {d->ln_2, NC},  {d->attn_proj, NC},  {d->heads, NC},     {d->att, TT},
+                 {d->qkv, 3 * NC}, {d->ln_1, NC},     {d->mlp_drop, NC},  {d->attn_drop, NC},
+                 {d->att_drop, TT}};
+    size_t n = sizeof grads / sizeof grads[0] - (dropout_on ? 0 : 3); /* the last 3: dropout */
+    for (size_t i = 0; i < n; i++)
+        memset(grads[i].p, 0, grads[i].n * sizeof *grads[i].p);
+}
+
 void block_backward(const layer_ops *ops, const block_config *cfg, const block_weights *w,
                     block_weights *g, const block_acts *a, block_acts *d, float *dx,
                     const float *dout, const float *x, int B, int T) {
     int C = cfg->C, NH = cfg->NH, F = MLP_MULT * cfg->C;
     size_t N = (size_t)B * T, NC = N * C, TT = (size_t)B * NH * T * T;
-    memset(d->buffer, 0, d->n_floats * sizeof *d->buffer);
+    zero_gradients(d, a->dropout_on, NC, N * F, TT);
     /* With dropout off, each dropped tensor was its input itself (see
      * dropout_site), so its gradient goes straight to the input's. */
     bool on = a->dropout_on;
