@@ -558,8 +558,6 @@ static int parse_header(safetensors *st, const char *json, size_t len, error *e)
             memset(t, 0, sizeof *t);
             snprintf(t->name, sizeof t->name, "%s", key);
             c.out = saved;
-            if (safetensors_find(st, t->name))
-                return error_set(e, "tensor '%s' appears twice", t->name);
             if (parse_tensor(&c, t) != 0)
                 return -1;
             st->n_tensors++;
@@ -571,6 +569,62 @@ static int parse_header(safetensors *st, const char *json, size_t len, error *e)
     if (c.p != c.end)
         return error_set(e, "malformed JSON header: text after the closing '}'");
     return 0;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const st_tensor *)a)->name, ((const st_tensor *)b)->name);
+}
+
+/* Sorts the tensors by name, so that a name given twice shows up as two
+ * neighbours and safetensors_find is a binary search: a header of a
+ * million entries then costs n log n string comparisons, where checking
+ * every name against all the others would cost n^2 (hours). */
+static int sort_names(safetensors *st, error *e) {
+    if (st->n_tensors > 1)
+        qsort(st->tensors, (size_t)st->n_tensors, sizeof *st->tensors, by_name);
+    for (int i = 1; i < st->n_tensors; i++)
+        if (strcmp(st->tensors[i - 1].name, st->tensors[i].name) == 0)
+            return error_set(e, "tensor '%s' appears twice", st->tensors[i].name);
+    return 0;
+}
+
+static int by_offsets(const void *a, const void *b) {
+    const st_tensor *x = *(const st_tensor *const *)a, *y = *(const st_tensor *const *)b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* The tensors' byte ranges must tile the data section: taken in order of
+ * their offsets, each starts where the previous one ended, the first at 0
+ * and the last at the end of the file. So no byte is read as two tensors
+ * and none is left over. Python's safetensors demands the same, which
+ * keeps every file accepted here loadable there. */
+static int check_tiling(const safetensors *st, error *e) {
+    size_t n = (size_t)st->n_tensors;
+    const st_tensor **order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return error_set(e, "out of memory checking %zu tensors", n);
+    for (size_t i = 0; i < n; i++)
+        order[i] = &st->tensors[i];
+    qsort(order, n, sizeof *order, by_offsets);
+    size_t next = 0; /* the first data byte no tensor has claimed yet */
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const st_tensor *t = order[i];
+        if (t->begin < next)
+            rc = error_set(e, "tensors '%s' and '%s' overlap: data offsets [%zu, %zu] and "
+                              "[%zu, %zu]",
+                           order[i - 1]->name, t->name, order[i - 1]->begin, order[i - 1]->end,
+                           t->begin, t->end);
+        else if (t->begin > next)
+            rc = error_set(e, "data bytes [%zu, %zu) belong to no tensor", next, t->begin);
+        next = t->end;
+    }
+    if (rc == 0 && next != st->data_len)
+        rc = error_set(e, "data bytes [%zu, %zu) belong to no tensor", next, st->data_len);
+    free(order);
+    return rc;
 }
 
 int safetensors_parse(safetensors *st, unsigned char *bytes, size_t len, error *e) {
@@ -602,6 +656,10 @@ int safetensors_parse(safetensors *st, unsigned char *bytes, size_t len, error *
             safetensors_free(st);
             return -1;
         }
+    }
+    if (sort_names(st, e) != 0 || check_tiling(st, e) != 0) {
+        safetensors_free(st);
+        return -1;
     }
     return 0;
 }
@@ -645,9 +703,16 @@ void safetensors_free(safetensors *st) {
 }
 
 const st_tensor *safetensors_find(const safetensors *st, const char *name) {
-    for (int i = 0; i < st->n_tensors; i++)
-        if (strcmp(st->tensors[i].name, name) == 0)
-            return &st->tensors[i];
+    int lo = 0, hi = st->n_tensors; /* the tensors are sorted by name */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, cmp = strcmp(st->tensors[mid].name, name);
+        if (cmp == 0)
+            return &st->tensors[mid];
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../common/adamw.h"
 #include "../common/checkpoint.h"
@@ -554,6 +555,16 @@ static const struct {
     {"{\"__metadata__\":{\"a\":1}}", 0, "values must be strings"},
     {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
      "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "appears twice"},
+    /* the byte ranges must tile the data: no overlap, no gap, nothing after */
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+     "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12,
+     "tensors 'a' and 'b' overlap: data offsets [0, 8] and [4, 12]"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]},"
+     "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 20,
+     "data bytes [8, 12) belong to no tensor"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 12,
+     "data bytes [8, 12) belong to no tensor"},
+    {"{}", 4, "data bytes [0, 4) belong to no tensor"},
     {"{\"a\":{\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}}", 0, "nested too deeply"},
     {"{\"bad\\q\":1}", 0, "bad escape"},
     {"{\"\\ud800\":1}", 0, "unpaired surrogate"},
@@ -589,6 +600,57 @@ START_TEST(test_checkpoint_truncated_and_foreign) {
     /* a header length of 2^63: refused before any allocation */
     unsigned char huge[16] = {0, 0, 0, 0, 0, 0, 0, 0x80, '{', '}'};
     expect_parse_error(huge, sizeof huge, "header length 9223372036854775808");
+}
+END_TEST
+
+/* A header of this many entries: comparing every name with every other
+ * (as the loader once did to find duplicates) takes minutes here. */
+#define MANY_TENSORS 200000
+#define MANY_TENSORS_MAX_SECONDS 20.0
+#define ENTRY_MAX 80
+
+START_TEST(test_checkpoint_many_tensors) {
+    /* empty tensors (shape [0], legal and 0 bytes each), then the first
+     * name again: found among all the others in n log n */
+    long n = test_scaled(MANY_TENSORS);
+    size_t cap = (size_t)(n + 1) * ENTRY_MAX + 2, len = 0;
+    char *header = malloc(cap);
+    ck_assert_ptr_nonnull(header);
+    size_t before_duplicate = 0;
+    header[len++] = '{';
+    for (long i = 0; i <= n; i++) {
+        before_duplicate = len;
+        len += (size_t)snprintf(header + len, cap - len,
+                                "%s\"t%ld\":{\"dtype\":\"F32\",\"shape\":[0],"
+                                "\"data_offsets\":[0,0]}",
+                                i ? "," : "", i < n ? i : 0);
+    }
+    header[len++] = '}';
+    header[len] = '\0';
+    unsigned char *file = malloc(8 + len);
+    ck_assert_ptr_nonnull(file);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    expect_parse_error(file, make_file(file, header, 0), "tensor 't0' appears twice");
+    /* without the duplicate, every name is found */
+    memcpy(header + before_duplicate, "}", 2);
+    safetensors st;
+    error e = {{0}};
+    size_t file_len = make_file(file, header, 0);
+    ck_assert_msg(safetensors_parse(&st, file, file_len, &e) == 0, "%s", e.msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_eq(st.n_tensors, n);
+    char name[32];
+    for (long i = 0; i < n; i += 1 + n / 100) {
+        snprintf(name, sizeof name, "t%ld", i);
+        ck_assert_ptr_nonnull(safetensors_find(&st, name));
+    }
+    ck_assert_ptr_null(safetensors_find(&st, "t"));
+    ck_assert_ptr_null(safetensors_find(&st, "u"));
+    safetensors_free(&st); /* frees file too */
+    free(header);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    ck_assert_double_lt(seconds, MANY_TENSORS_MAX_SECONDS);
 }
 END_TEST
 
@@ -758,6 +820,7 @@ static Suite *common_suite(void) {
     tcase_add_loop_test(tc, test_checkpoint_bad_headers, 0,
                         (int)(sizeof BAD_HEADERS / sizeof BAD_HEADERS[0]));
     tcase_add_test(tc, test_checkpoint_truncated_and_foreign);
+    tcase_add_test(tc, test_checkpoint_many_tensors);
     tcase_add_test(tc, test_checkpoint_write_fault_keeps_old_file);
     suite_add_tcase(s, tc);
     return s;
