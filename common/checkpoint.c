@@ -731,8 +731,8 @@ static void format_shape(char *buf, size_t cap, int ndim, const size_t *shape) {
         snprintf(buf + used, cap - used, "]");
 }
 
-int safetensors_read_f32(const safetensors *st, const char *name, float *dst, int ndim,
-                         const size_t *shape, error *e) {
+int safetensors_check_f32(const safetensors *st, const char *name, int ndim, const size_t *shape,
+                          error *e) {
     const st_tensor *t = safetensors_find(st, name);
     if (!t)
         return error_set(e, "tensor '%s' is missing", name);
@@ -747,6 +747,14 @@ int safetensors_read_f32(const safetensors *st, const char *name, float *dst, in
         format_shape(want, sizeof want, ndim, shape);
         return error_set(e, "tensor '%s' has shape %s, expected %s", name, got, want);
     }
+    return 0;
+}
+
+int safetensors_read_f32(const safetensors *st, const char *name, float *dst, int ndim,
+                         const size_t *shape, error *e) {
+    if (safetensors_check_f32(st, name, ndim, shape, e) != 0)
+        return -1;
+    const st_tensor *t = safetensors_find(st, name);
     memcpy(dst, st->data + t->begin, t->end - t->begin);
     return 0;
 }

@@ -93,8 +93,12 @@ const st_tensor *safetensors_find(const safetensors *st, const char *name);
 /* The metadata value for key, or NULL. */
 const char *safetensors_meta(const safetensors *st, const char *key);
 
-/* Copies tensor `name` into dst after checking it exists, is F32 and has
- * exactly the expected shape. */
+/* Checks that tensor `name` exists, is F32 and has exactly the expected
+ * shape. */
+int safetensors_check_f32(const safetensors *st, const char *name, int ndim, const size_t *shape,
+                          error *e);
+
+/* Copies tensor `name` into dst after safetensors_check_f32. */
 int safetensors_read_f32(const safetensors *st, const char *name, float *dst, int ndim,
                          const size_t *shape, error *e);
 
