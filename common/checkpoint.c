@@ -452,6 +452,12 @@ static int parse_tensor(cursor *c, st_tensor *t) {
             if (!key || !consume(c, ':'))
                 return error_set(c->e, "tensor '%s': malformed entry", t->name);
             c->out = saved;
+            bool *seen = strcmp(key, "dtype") == 0          ? &have_dtype
+                         : strcmp(key, "shape") == 0        ? &have_shape
+                         : strcmp(key, "data_offsets") == 0 ? &have_offsets
+                                                            : NULL;
+            if (seen && *seen) /* which one would count? refuse to guess */
+                return error_set(c->e, "tensor '%s': '%s' given twice", t->name, key);
             if (strcmp(key, "dtype") == 0) {
                 const char *dtype = parse_string(c);
                 if (!dtype)
@@ -588,6 +594,21 @@ static int sort_names(safetensors *st, error *e) {
     return 0;
 }
 
+static int by_key(const void *a, const void *b) {
+    return strcmp(((const st_meta *)a)->key, ((const st_meta *)b)->key);
+}
+
+/* The same for the metadata: a key given twice (n_layer "1", then n_layer
+ * "60000") is an error, not a guess at which one the writer meant. */
+static int sort_keys(safetensors *st, error *e) {
+    if (st->n_meta > 1)
+        qsort(st->meta, (size_t)st->n_meta, sizeof *st->meta, by_key);
+    for (int i = 1; i < st->n_meta; i++)
+        if (strcmp(st->meta[i - 1].key, st->meta[i].key) == 0)
+            return error_set(e, "metadata key '%s' appears twice", st->meta[i].key);
+    return 0;
+}
+
 static int by_offsets(const void *a, const void *b) {
     const st_tensor *x = *(const st_tensor *const *)a, *y = *(const st_tensor *const *)b;
     if (x->begin != y->begin)
@@ -657,7 +678,7 @@ int safetensors_parse(safetensors *st, unsigned char *bytes, size_t len, error *
             return -1;
         }
     }
-    if (sort_names(st, e) != 0 || check_tiling(st, e) != 0) {
+    if (sort_names(st, e) != 0 || sort_keys(st, e) != 0 || check_tiling(st, e) != 0) {
         safetensors_free(st);
         return -1;
     }
@@ -702,25 +723,21 @@ void safetensors_free(safetensors *st) {
     memset(st, 0, sizeof *st);
 }
 
+/* bsearch comparisons of a name (the key) with a sorted array's element */
+static int name_vs_tensor(const void *name, const void *t) {
+    return strcmp(name, ((const st_tensor *)t)->name);
+}
+static int key_vs_meta(const void *key, const void *m) {
+    return strcmp(key, ((const st_meta *)m)->key);
+}
+
 const st_tensor *safetensors_find(const safetensors *st, const char *name) {
-    int lo = 0, hi = st->n_tensors; /* the tensors are sorted by name */
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2, cmp = strcmp(st->tensors[mid].name, name);
-        if (cmp == 0)
-            return &st->tensors[mid];
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    return bsearch(name, st->tensors, (size_t)st->n_tensors, sizeof *st->tensors, name_vs_tensor);
 }
 
 const char *safetensors_meta(const safetensors *st, const char *key) {
-    for (int i = 0; i < st->n_meta; i++)
-        if (strcmp(st->meta[i].key, key) == 0)
-            return st->meta[i].value;
-    return NULL;
+    const st_meta *m = bsearch(key, st->meta, (size_t)st->n_meta, sizeof *st->meta, key_vs_meta);
+    return m ? m->value : NULL;
 }
 
 static void format_shape(char *buf, size_t cap, int ndim, const size_t *shape) {

@@ -17,9 +17,10 @@
  * under a temporary name, flushed to disk (fsync) and renamed over the old
  * one, so at every moment either the old or the new file is in place.
  * Loading trusts nothing: lengths, JSON, dtypes, shapes and offsets are all
- * checked against the file before any tensor is used (names are unique, and
- * the tensors' byte ranges tile the data section exactly, as Python's
- * safetensors also demands), and every problem is an error that names it.
+ * checked against the file before any tensor is used (tensor names and
+ * metadata keys are unique, and the tensors' byte ranges tile the data
+ * section exactly, as Python's safetensors also demands), and every
+ * problem is an error that names it.
  */
 #ifndef COMMON_CHECKPOINT_H
 #define COMMON_CHECKPOINT_H
@@ -70,7 +71,7 @@ typedef struct {
 typedef struct {
     st_tensor *tensors; /* sorted by name */
     int n_tensors;
-    st_meta *meta; /* keys and values point into `strings` */
+    st_meta *meta; /* sorted by key; keys and values point into `strings` */
     int n_meta;
     char *strings;
     unsigned char *file; /* the whole file */

@@ -555,6 +555,11 @@ static const struct {
     {"{\"__metadata__\":{\"a\":1}}", 0, "values must be strings"},
     {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
      "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "appears twice"},
+    /* a key given twice: which would count? */
+    {"{\"__metadata__\":{\"n\":\"1\",\"m\":\"2\",\"n\":\"3\"}}", 0,
+     "metadata key 'n' appears twice"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"dtype\":\"I32\",\"data_offsets\":[0,8]}}", 8,
+     "tensor 'w': 'dtype' given twice"},
     /* the byte ranges must tile the data: no overlap, no gap, nothing after */
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
      "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12,
