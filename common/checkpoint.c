@@ -387,7 +387,9 @@ static int skip_value(cursor *c, int depth) {
                 char *saved = c->out;
                 const char *key = parse_string(c);
                 c->out = saved;
-                if (!key || !consume(c, ':'))
+                if (!key)
+                    return -1;
+                if (!consume(c, ':'))
                     return error_set(c->e, "malformed JSON header: bad object");
             }
             if (skip_value(c, depth + 1) != 0)
@@ -427,11 +429,16 @@ static int parse_metadata(cursor *c, safetensors *st) {
         return 0;
     do {
         const char *key = parse_string(c);
-        if (!key || !consume(c, ':'))
+        if (!key)
+            return -1; /* parse_string said what is wrong */
+        if (!consume(c, ':'))
             return error_set(c->e, "malformed JSON header: bad __metadata__ entry");
+        skip_ws(c);
+        if (c->p < c->end && *c->p != '"')
+            return error_set(c->e, "malformed JSON header: __metadata__ values must be strings");
         const char *value = parse_string(c);
         if (!value)
-            return error_set(c->e, "malformed JSON header: __metadata__ values must be strings");
+            return -1;
         if (grow((void **)&st->meta, st->n_meta, &cap, sizeof *st->meta) != 0)
             return error_set(c->e, "out of memory for the metadata");
         st->meta[st->n_meta++] = (st_meta){key, value};
@@ -449,7 +456,9 @@ static int parse_tensor(cursor *c, st_tensor *t) {
         do {
             char *saved = c->out;
             const char *key = parse_string(c);
-            if (!key || !consume(c, ':'))
+            if (!key)
+                return -1;
+            if (!consume(c, ':'))
                 return error_set(c->e, "tensor '%s': malformed entry", t->name);
             c->out = saved;
             bool *seen = strcmp(key, "dtype") == 0          ? &have_dtype

@@ -553,6 +553,9 @@ static const struct {
     {"{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],\"data_offsets\":[0,8]}}", 8,
      "integer too large"},
     {"{\"__metadata__\":{\"a\":1}}", 0, "values must be strings"},
+    /* inside metadata, the string's own problem is named */
+    {"{\"__metadata__\":{\"a\":\"\\q\"}}", 0, "bad escape '\\q'"},
+    {"{\"__metadata__\":{\"a\\ud800\":\"b\"}}", 0, "unpaired surrogate"},
     {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
      "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "appears twice"},
     /* a key given twice: which would count? */
