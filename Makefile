@@ -102,10 +102,11 @@ TESTS_03     = $(BUILD)/tests/test_03_multihead tests/cli_03_multihead.sh
 TESTS_04     = $(BUILD)/tests/test_04_block tests/cli_04_block.sh
 TESTS_05     = $(BUILD)/tests/test_05_gpt tests/cli_05_gpt.sh
 TESTS_06     = $(BUILD)/tests/test_06_cuda
-# Bad input: every program's options and data (shell tests), the UTF-8
-# corpus and a seeded mutation fuzzer (a Check suite).
+# Bad input: every program's options and data, the GPT's checkpoints and
+# training faults (shell tests), the UTF-8 and checkpoint corpora and a
+# seeded mutation fuzzer (a Check suite).
 TESTS_RELIABILITY = $(BUILD)/tests/test_fuzz tests/reliability_options.sh \
-                    tests/reliability_data.sh
+                    tests/reliability_data.sh tests/reliability_checkpoints.sh
 ALL_TESTS    = $(TESTS_COMMON) $(TESTS_01) $(TESTS_02) $(TESTS_03) $(TESTS_04) $(TESTS_05) \
                $(if $(HAVE_NVCC),$(TESTS_06)) $(TESTS_RELIABILITY)
 SUITES       = $(filter-out %.sh,$(ALL_TESTS))
