@@ -36,6 +36,9 @@ prefix 50 "$TMP/50.txt"     # 45 train, 5 val: train is fine, val is short
 prefix 200 "$TMP/200.txt"   # 180 train, 20 val: block 19 just fits, 20 does not
 printf 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' >"$TMP/one-char.txt"
 printf '\n' >"$TMP/newline.txt"
+# the fixture in UTF-16LE without a byte order mark: valid UTF-8 (ASCII and
+# NULs), but not a text file
+perl -pe 's/(.)/$1\0/gs' "$text" >"$TMP/utf16.txt"
 # A 2 GiB file that takes no disk space (sparse, all NUL bytes): reading it
 # needs more memory than the cap allows.
 truncate -s 2G "$TMP/huge.txt"
@@ -80,6 +83,8 @@ check_data_errors() {
     data_error "the text has only 1 distinct character\(s\); a language model needs at least 2" \
         "$TMP/one-char.txt"
     data_error "only 1 distinct character" "$TMP/newline.txt"
+    data_error "$TMP/utf16.txt: a NUL character at byte offset 1: not a text file \(UTF-16\?\)$" \
+        "$TMP/utf16.txt"
 
     data_error "out of memory reading '$TMP/huge.txt' \(2147483649 bytes\)" "$TMP/huge.txt"
     # the bigram's table is V x V: valid text can ask for more than there is

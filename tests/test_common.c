@@ -197,6 +197,9 @@ START_TEST(test_dataset_check) {
     ck_assert_int_eq(dataset_check(&ds, 1, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "only 1 distinct character"));
     dataset_free(&ds);
+    /* "Hi!" in UTF-16LE: valid UTF-8, but not a text file */
+    ck_assert_int_eq(dataset_from_text(&ds, "H\0i\0!\0", 6, &e), -1);
+    ck_assert_str_eq(e.msg, "a NUL character at byte offset 1: not a text file (UTF-16?)");
 }
 END_TEST
 
