@@ -44,7 +44,10 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
 
 /* static inline so the loops below inline it and stay vectorisable */
 static inline float exp_nonpositive(float y) {
-    y = y < EXP_UNDERFLOW ? EXP_UNDERFLOW : y;
+    /* written so that a NaN (which fails every comparison) is clamped too:
+     * converting a NaN k to an integer below is undefined behaviour (GELU's
+     * output for a NaN input is NaN all the same: it is x times this) */
+    y = y >= EXP_UNDERFLOW ? y : EXP_UNDERFLOW;
     /* round to nearest without a library call: at 1.5 * 2^23 a float has no
      * fraction bits left, so the addition itself rounds */
     float k = (y * LOG2E + ROUNDING_SHIFT) - ROUNDING_SHIFT;

@@ -60,6 +60,14 @@ START_TEST(test_gelu_known_values) {
     ck_assert_float_eq_tol(out[1], 0.841344746f, 1e-6f);
     ck_assert_float_eq_tol(out[2], -2.0f * 0.022750132f, 1e-6f);
     ck_assert_float_le(max_abs_diff(out, fast, 3), 1e-6f);
+    /* a NaN (from a corrupt checkpoint, say) passes through as a NaN, with
+     * no undefined behaviour on the way (UBSan checks under test-asan) */
+    const float nan_in[1] = {NAN};
+    float nan_out[1], nan_grad[1] = {0.0f};
+    gelu_fast_forward(nan_out, nan_in, 1);
+    ck_assert_float_nan(nan_out[0]);
+    gelu_fast_backward(nan_grad, nan_in, (const float[]){1.0f}, 1);
+    ck_assert_float_nan(nan_grad[0]);
 }
 END_TEST
 
