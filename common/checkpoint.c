@@ -219,6 +219,20 @@ int safetensors_save(const char *path, const st_entry *tensors, int n_tensors,
 
 /* ================================================================ reading */
 
+/* A byte of the header for an error message: itself when it is printable
+ * ASCII, else its code (a raw byte may be half a UTF-8 character, or a
+ * control character that would break the message's line). */
+typedef struct {
+    char text[8];
+} shown_byte;
+
+static shown_byte show_byte(char ch) {
+    shown_byte s;
+    unsigned char b = (unsigned char)ch;
+    snprintf(s.text, sizeof s.text, b >= 0x20 && b < 0x7F ? "'%c'" : "0x%02X", b);
+    return s;
+}
+
 /* A cursor over the JSON header. Every read checks the end first. */
 typedef struct {
     const char *p, *end;
@@ -317,7 +331,10 @@ static const char *parse_string(cursor *c) {
             }
             break;
         }
-        default: error_set(c->e, "malformed JSON header: bad escape '\\%c'", esc); return NULL;
+        default:
+            error_set(c->e, "malformed JSON header: bad escape: a backslash before %s",
+                      show_byte(esc).text);
+            return NULL;
         }
         c->out += utf8_encode(cp, c->out);
     }
@@ -404,7 +421,8 @@ static int skip_value(cursor *c, int depth) {
     while (c->p < c->end && strchr("0123456789+-.eEtruefalsn", *c->p))
         c->p++;
     if (c->p == start)
-        return error_set(c->e, "malformed JSON header: unexpected character '%c'", ch);
+        return error_set(c->e, "malformed JSON header: unexpected character %s",
+                         show_byte(ch).text);
     return 0;
 }
 
@@ -740,11 +758,16 @@ static int key_vs_meta(const void *key, const void *m) {
     return strcmp(key, ((const st_meta *)m)->key);
 }
 
+/* (bsearch wants an array even when there is nothing to search) */
 const st_tensor *safetensors_find(const safetensors *st, const char *name) {
+    if (st->n_tensors == 0)
+        return NULL;
     return bsearch(name, st->tensors, (size_t)st->n_tensors, sizeof *st->tensors, name_vs_tensor);
 }
 
 const char *safetensors_meta(const safetensors *st, const char *key) {
+    if (st->n_meta == 0)
+        return NULL;
     const st_meta *m = bsearch(key, st->meta, (size_t)st->n_meta, sizeof *st->meta, key_vs_meta);
     return m ? m->value : NULL;
 }

@@ -203,6 +203,14 @@ START_TEST(test_dataset_check) {
 }
 END_TEST
 
+START_TEST(test_error_stays_one_line) {
+    /* a file name with a newline and a terminal escape in it */
+    error e;
+    ck_assert_int_eq(error_set(&e, "cannot open '%s'", "a\nb\x1b[31mc\x7f"), -1);
+    ck_assert_str_eq(e.msg, "cannot open 'a?b?[31mc?'");
+}
+END_TEST
+
 START_TEST(test_read_file_errors) {
     const char *dir = test_tmpdir();
     char *bytes;
@@ -557,7 +565,10 @@ static const struct {
      "integer too large"},
     {"{\"__metadata__\":{\"a\":1}}", 0, "values must be strings"},
     /* inside metadata, the string's own problem is named */
-    {"{\"__metadata__\":{\"a\":\"\\q\"}}", 0, "bad escape '\\q'"},
+    {"{\"__metadata__\":{\"a\":\"\\q\"}}", 0, "bad escape: a backslash before 'q'"},
+    /* a byte of the file that is not printable is shown by its code */
+    {"{\"a\\\xff\":1}", 0, "bad escape: a backslash before 0xFF"},
+    {"{\"w\":{\"x\":\x01}}", 0, "unexpected character 0x01"},
     {"{\"__metadata__\":{\"a\\ud800\":\"b\"}}", 0, "unpaired surrogate"},
     {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
      "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "appears twice"},
@@ -796,6 +807,7 @@ static Suite *common_suite(void) {
     tcase_add_test(tc, test_split_sizes);
     tcase_add_test(tc, test_batch_targets_are_shifted_inputs);
     tcase_add_test(tc, test_dataset_check);
+    tcase_add_test(tc, test_error_stays_one_line);
     tcase_add_test(tc, test_read_file_errors);
     suite_add_tcase(s, tc);
 
