@@ -283,12 +283,20 @@ test-valgrind:
 
 # ---------------------------------------------------------------- fuzzing
 # Coverage-guided fuzzing with libFuzzer, under ASan and UBSan. A target
-# NAME is tests/fuzz/fuzz_NAME.c, linked with all of common/ and checked by
-# tests/fuzz/properties.c; after the colon come its seed directories
-# (comma-separated), which are only read. Add a target with one word here.
-# The seed and the run count are fixed, so `make fuzz` tries the same
-# inputs every time; FUZZ_RUNS=-1 FUZZ_TIME=3600 fuzzes for an hour.
-FUZZ_TARGETS  = tokenizer:tests/data/utf8
+# NAME is tests/fuzz/fuzz_NAME.c, linked with all of common/, the oracles
+# of tests/fuzz/properties.c and the sources FUZZ_SRC_NAME lists; after the
+# colon come its seed directories (comma-separated), which are only read,
+# and after a second colon the longest input to try (default FUZZ_MAX_LEN).
+# Add a target with one word here. The seed and the run count are fixed,
+# so `make fuzz` tries the same inputs every time; FUZZ_RUNS=-1
+# FUZZ_TIME=3600 fuzzes for an hour.
+FUZZ_TARGETS  = tokenizer:tests/data/utf8 checkpoint:tests/data/checkpoints:8192
+# The checkpoint loader is chapter 05's (ckpt.c on gpt.c and the layers of
+# chapters 01-04), without blas.c and the program: fastops.c falls back on
+# its own loops when the build has no BLAS, as this one has not.
+FUZZ_SRC_checkpoint = tests/fuzz/properties_checkpoint.c \
+                      $(filter-out 05-gpt/blas.c 05-gpt/run.c,$(CH05_SRC)) $(CH04_SRC) $(CH03_SRC) \
+                      $(CH02_SRC) $(CH01_SRC)
 FUZZ_CC      ?= clang
 FUZZ_RUNS    ?= 200000
 FUZZ_SEED    ?= 1
@@ -300,8 +308,10 @@ FUZZ_BINS     = $(foreach t,$(FUZZ_TARGETS),$(FUZZ_BUILD)/fuzz_$(firstword $(sub
 FUZZ_CFLAGS   = -std=c11 -Wall -Wextra -Wpedantic -Wno-unknown-pragmas -g -O1 \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/properties.c $(COMMON_SRC) \
-                      $(wildcard common/*.h tests/fuzz/*.h)
+# (The second expansion lets a pattern rule name FUZZ_SRC_<its stem>.)
+.SECONDEXPANSION:
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/properties.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
+                      $(wildcard common/*.h tests/fuzz/*.h 0[1-5]-*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -D_POSIX_C_SOURCE=200809L $(FUZZ_CFLAGS) $(filter %.c,$^) -lm -o $@
 
