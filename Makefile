@@ -160,8 +160,9 @@ $(BUILD)/tests/test_04_block: $(BUILD)/tests/test_04_block.o $(MODEL_TEST_OBJ) \
 $(BUILD)/tests/test_05_gpt: $(BUILD)/tests/test_05_gpt.o $(BUILD)/tests/testutil.o $(UPTO05_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(BLAS_LIBS) $(LDLIBS) -o $@
 $(BUILD)/tests/test_fuzz: $(BUILD)/tests/test_fuzz.o $(BUILD)/tests/fuzz/properties.o \
-                          $(BUILD)/tests/testutil.o $(COMMON_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+                          $(BUILD)/tests/fuzz/properties_checkpoint.o $(BUILD)/tests/testutil.o \
+                          $(UPTO05_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(BLAS_LIBS) $(LDLIBS) -o $@
 
 # ---------------------------------------------------------------- 06-cuda
 # Built when nvcc exists (`make cuda` insists). The CPU code it links (the
