@@ -75,7 +75,8 @@ static int parse_copy(const uint8_t *data, size_t len, safetensors *st, error *e
     unsigned char *copy = malloc(len ? len : 1);
     if (!copy)
         return error_set(e, "out of memory in the checker");
-    memcpy(copy, data, len);
+    if (len > 0) /* (an empty input may come as a NULL pointer) */
+        memcpy(copy, data, len);
     return safetensors_parse(st, copy, len, e);
 }
 
