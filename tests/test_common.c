@@ -712,20 +712,28 @@ END_TEST
 /* ------------------------------------------------------------ training loop */
 
 /* A stand-in model for the loop's tests: one parameter, a loss that is
- * fine until step `nan_at`, then NaN. Counts the evaluation hook's calls. */
+ * fine until forward pass number `nan_at`, then `bad` (NaN or infinite).
+ * Counts the evaluation hook's calls. */
 typedef struct {
     param_table table;
     float param, grad;
     long forwards, nan_at;
     int evals_saved;
     long last_saved_step;
+    float bad;
 } fake_model;
+
+/* The losses that must stop training, and how the message names them. */
+static const struct {
+    float loss;
+    const char *name;
+} BAD_LOSSES[] = {{NAN, "NaN"}, {INFINITY, "infinite"}};
 
 static float fake_forward(void *self, const int *x, const int *y, int B, int T) {
     (void)x, (void)y, (void)B, (void)T;
     fake_model *f = self;
     f->forwards++;
-    return f->forwards > f->nan_at ? NAN : 1.0f;
+    return f->forwards > f->nan_at ? f->bad : 1.0f;
 }
 static void fake_backward(void *self) { ((fake_model *)self)->grad += 0.5f; }
 static int fake_save(void *ctx, train_state *st, float train_loss, float val_loss, error *e) {
@@ -737,7 +745,8 @@ static int fake_save(void *ctx, train_state *st, float train_loss, float val_los
 }
 
 START_TEST(test_nan_loss_stops_training) {
-    fake_model f = {{0}, 0.0f, 0.0f, 0, 0, 0, -1};
+    fake_model f = {{0}, 0.0f, 0.0f, 0, 0, 0, -1, BAD_LOSSES[_i].loss};
+    char expected[128];
     param_table_add(&f.table, 1, 1, 0, "w");
     language_model lm = {&f, 2, 4, &f.table, &f.param, &f.grad, fake_forward, fake_backward,
                          NULL, NULL, NULL};
@@ -763,7 +772,8 @@ START_TEST(test_nan_loss_stops_training) {
     fclose(stdout);
     stdout = saved;
     ck_assert_int_eq(status, TRAIN_FAILED);
-    ck_assert_msg(strstr(e.msg, "training loss became NaN at step 5"), "got '%s'", e.msg);
+    snprintf(expected, sizeof expected, "training loss became %s at step 5", BAD_LOSSES[_i].name);
+    ck_assert_msg(strstr(e.msg, expected), "got '%s'", e.msg);
     ck_assert_ptr_nonnull(strstr(e.msg, "last checkpoint is kept"));
     /* the checkpoint hook ran for the good evaluations only, and the step
      * that went bad did not update the model */
@@ -782,7 +792,9 @@ START_TEST(test_nan_loss_stops_training) {
     fclose(stdout);
     stdout = saved;
     ck_assert_int_eq(status, TRAIN_FAILED);
-    ck_assert_msg(strstr(e.msg, "evaluation loss became NaN at step 5"), "got '%s'", e.msg);
+    snprintf(expected, sizeof expected, "evaluation loss became %s at step 5",
+             BAD_LOSSES[_i].name);
+    ck_assert_msg(strstr(e.msg, expected), "got '%s'", e.msg);
     ck_assert_int_eq(g.evals_saved, 1);
     train_state_free(&st2);
     train_state_free(&st);
@@ -835,7 +847,8 @@ static Suite *common_suite(void) {
     suite_add_tcase(s, tc);
 
     tc = tcase_create("training loop");
-    tcase_add_test(tc, test_nan_loss_stops_training);
+    tcase_add_loop_test(tc, test_nan_loss_stops_training, 0,
+                        (int)(sizeof BAD_LOSSES / sizeof BAD_LOSSES[0]));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("checkpoint");
