@@ -102,10 +102,11 @@ TESTS_03     = $(BUILD)/tests/test_03_multihead tests/cli_03_multihead.sh
 TESTS_04     = $(BUILD)/tests/test_04_block tests/cli_04_block.sh
 TESTS_05     = $(BUILD)/tests/test_05_gpt tests/cli_05_gpt.sh
 TESTS_06     = $(BUILD)/tests/test_06_cuda
-# Bad input: every program's options and data (shell tests), the UTF-8
-# corpus and a seeded mutation fuzzer (a Check suite).
+# Bad input: every program's options and data, the GPT's checkpoints and
+# training faults (shell tests), the UTF-8 and checkpoint corpora and a
+# seeded mutation fuzzer (a Check suite).
 TESTS_RELIABILITY = $(BUILD)/tests/test_fuzz tests/reliability_options.sh \
-                    tests/reliability_data.sh
+                    tests/reliability_data.sh tests/reliability_checkpoints.sh
 ALL_TESTS    = $(TESTS_COMMON) $(TESTS_01) $(TESTS_02) $(TESTS_03) $(TESTS_04) $(TESTS_05) \
                $(if $(HAVE_NVCC),$(TESTS_06)) $(TESTS_RELIABILITY)
 SUITES       = $(filter-out %.sh,$(ALL_TESTS))
@@ -165,9 +166,10 @@ $(BUILD)/tests/test_04_block: $(BUILD)/tests/test_04_block.o $(MODEL_TEST_OBJ) \
 $(BUILD)/tests/test_05_gpt: $(BUILD)/tests/test_05_gpt.o $(BUILD)/tests/testutil.o $(UPTO05_OBJ)
 	$(link_suite)
 $(BUILD)/tests/test_fuzz: $(BUILD)/tests/test_fuzz.o $(BUILD)/tests/fuzz/properties.o \
-                          $(BUILD)/tests/testutil.o $(COMMON_OBJ)
+                          $(BUILD)/tests/fuzz/properties_checkpoint.o $(BUILD)/tests/testutil.o \
+                          $(UPTO05_OBJ)
 	$(link_suite)
-$(GPT) $(BUILD)/tests/test_05_gpt: EXTRA_LIBS = $(BLAS_LIBS)
+$(GPT) $(BUILD)/tests/test_05_gpt $(BUILD)/tests/test_fuzz: EXTRA_LIBS = $(BLAS_LIBS)
 
 # ---------------------------------------------------------------- 06-cuda
 # Built when nvcc exists (`make cuda` insists). The CPU code it links (the
@@ -303,12 +305,20 @@ test-valgrind:
 
 # ---------------------------------------------------------------- fuzzing
 # Coverage-guided fuzzing with libFuzzer, under ASan and UBSan. A target
-# NAME is tests/fuzz/fuzz_NAME.c, linked with all of common/ and checked by
-# tests/fuzz/properties.c; after the colon come its seed directories
-# (comma-separated), which are only read. Add a target with one word here.
-# The seed and the run count are fixed, so `make fuzz` tries the same
-# inputs every time; FUZZ_RUNS=-1 FUZZ_TIME=3600 fuzzes for an hour.
-FUZZ_TARGETS  = tokenizer:tests/data/utf8
+# NAME is tests/fuzz/fuzz_NAME.c, linked with all of common/, the oracles
+# of tests/fuzz/properties.c and the sources FUZZ_SRC_NAME lists; after the
+# colon come its seed directories (comma-separated), which are only read,
+# and after a second colon the longest input to try (default FUZZ_MAX_LEN).
+# Add a target with one word here. The seed and the run count are fixed,
+# so `make fuzz` tries the same inputs every time; FUZZ_RUNS=-1
+# FUZZ_TIME=3600 fuzzes for an hour.
+FUZZ_TARGETS  = tokenizer:tests/data/utf8 checkpoint:tests/data/checkpoints:8192
+# The checkpoint loader is chapter 05's (ckpt.c on gpt.c and the layers of
+# chapters 01-04), without blas.c and the program: fastops.c falls back on
+# its own loops when the build has no BLAS, as this one has not.
+FUZZ_SRC_checkpoint = tests/fuzz/properties_checkpoint.c \
+                      $(filter-out 05-gpt/blas.c 05-gpt/run.c,$(CH05_SRC)) $(CH04_SRC) $(CH03_SRC) \
+                      $(CH02_SRC) $(CH01_SRC)
 FUZZ_CC      ?= clang
 FUZZ_RUNS    ?= 200000
 FUZZ_SEED    ?= 1
@@ -320,8 +330,10 @@ FUZZ_BINS     = $(foreach t,$(FUZZ_TARGETS),$(FUZZ_BUILD)/fuzz_$(firstword $(sub
 FUZZ_CFLAGS   = -std=c11 -Wall -Wextra -Wpedantic -Wno-unknown-pragmas -g -O1 \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/properties.c $(COMMON_SRC) \
-                      $(wildcard common/*.h tests/fuzz/*.h)
+# (The second expansion lets a pattern rule name FUZZ_SRC_<its stem>.)
+.SECONDEXPANSION:
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/properties.c $(COMMON_SRC) $$(FUZZ_SRC_$$*) \
+                      $(wildcard common/*.h tests/fuzz/*.h 0[1-5]-*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -D_POSIX_C_SOURCE=200809L $(FUZZ_CFLAGS) $(filter %.c,$^) -lm -o $@
 

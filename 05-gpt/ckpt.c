@@ -191,6 +191,51 @@ static int read_vocab(const safetensors *f, int vocab_size, tokenizer *tok, erro
     return rc;
 }
 
+/* AdamW's moments in a last.safetensors: not model tensors. */
+#define STATE_PREFIX "adamw."
+
+/* f holds every tensor of pt, as F32 with pt's shape, and nothing else
+ * beside the training state. */
+static int check_tensors(const safetensors *f, const param_table *pt, error *e) {
+    for (int i = 0; i < pt->n_tensors; i++) {
+        const tensor_info *t = &pt->tensors[i];
+        if (safetensors_check_f32(f, t->name, t->ndim, t->shape, e) != 0)
+            return -1;
+    }
+    /* a tensor we do not know means a different architecture (more layers,
+     * biases, ...): refuse rather than silently ignore half the model */
+    for (int i = 0; i < f->n_tensors; i++) {
+        const char *name = f->tensors[i].name;
+        if (!param_table_find(pt, name) && strncmp(name, STATE_PREFIX, strlen(STATE_PREFIX)) != 0)
+            return error_set(e, "unexpected tensor '%s' (a different model configuration?)",
+                             name);
+    }
+    return 0;
+}
+
+/* The config in the metadata must describe the tensors beside it. This is
+ * checked before any model of that config is built: a corrupt config
+ * (n_layer 60000, n_embd 65536) in a 2 kB file is then an error that names
+ * the mismatch, not gigabytes allocated, or minutes spent, first. */
+static int check_config_matches_tensors(const safetensors *f, const gpt_config *c, error *e) {
+    /* each layer has tensors of its own, so this bounds the table below by
+     * the size of the file */
+    if (c->n_layer > f->n_tensors)
+        return error_set(e, "its config has n_layer %d, but it holds only %d tensors", c->n_layer,
+                         f->n_tensors);
+    param_table pt = {0};
+    int rc = gpt_declare_params(c, &pt, e);
+    if (rc == 0 && check_tensors(f, &pt, e) != 0) {
+        char why[ERROR_MAX];
+        snprintf(why, sizeof why, "%s", e->msg);
+        rc = error_set(e, "its config (n_layer %d, n_head %d, n_embd %d, block_size %d, "
+                          "vocab_size %d) does not match its tensors: %s",
+                       c->n_layer, c->n_head, c->n_embd, c->block_size, c->vocab_size, why);
+    }
+    param_table_free(&pt);
+    return rc;
+}
+
 /* Prefixes e's message with the checkpoint's path. */
 static int fail_in(const char *path, error *e) {
     char why[ERROR_MAX];
@@ -210,10 +255,12 @@ int gpt_open(safetensors *f, gpt_config *c, tokenizer *tok, const char *path, er
         meta_int(f, "n_embd", 1, MAX_CKPT_DIM, &c->n_embd, e) != 0 ||
         meta_int(f, "block_size", 1, MAX_CKPT_DIM, &c->block_size, e) != 0 ||
         meta_int(f, "vocab_size", 2, MAX_CKPT_VOCAB, &c->vocab_size, e) != 0 ||
-        gpt_config_check(c, e) != 0 || read_vocab(f, c->vocab_size, tok, e) != 0) {
+        gpt_config_check(c, e) != 0 || read_vocab(f, c->vocab_size, tok, e) != 0 ||
+        check_config_matches_tensors(f, c, e) != 0) {
         if (format && strcmp(format, FORMAT_VALUE) != 0)
             error_set(e, "unknown format '%s' (expected %s)", format, FORMAT_VALUE);
         fail_in(path, e);
+        tokenizer_free(tok);
         safetensors_free(f);
         return -1;
     }
@@ -222,19 +269,13 @@ int gpt_open(safetensors *f, gpt_config *c, tokenizer *tok, const char *path, er
 
 int gpt_load_weights(const safetensors *f, gpt *m, error *e) {
     const param_table *pt = gpt_params_table(m);
+    if (check_tensors(f, pt, e) != 0)
+        return -1;
     float *params = gpt_params(m);
     for (int i = 0; i < pt->n_tensors; i++) {
         const tensor_info *t = &pt->tensors[i];
         if (safetensors_read_f32(f, t->name, params + t->offset, t->ndim, t->shape, e) != 0)
             return -1;
-    }
-    /* a tensor we do not know means a different architecture (more layers,
-     * biases, ...): refuse rather than silently ignore half the model */
-    for (int i = 0; i < f->n_tensors; i++) {
-        const char *name = f->tensors[i].name;
-        if (!param_table_find(pt, name) && strncmp(name, "adamw.", 6) != 0)
-            return error_set(e, "unexpected tensor '%s' (a different model configuration?)",
-                             name);
     }
     return 0;
 }

@@ -48,7 +48,10 @@ void gelu_fast_backward(float *dinp, const float *inp, const float *dout, size_t
 /* static inline, so that loops calling it are inlined and vectorised (a
  * function call per element would stop the vectoriser). */
 static inline float exp_nonpositive(float y) {
-    y = y < EXP_UNDERFLOW ? EXP_UNDERFLOW : y;
+    /* written so that a NaN (which fails every comparison) is clamped too:
+     * converting a NaN k to an integer below is undefined behaviour (GELU's
+     * output for a NaN input is NaN all the same: it is x times this) */
+    y = y >= EXP_UNDERFLOW ? y : EXP_UNDERFLOW;
     /* round to nearest without a library call: at 1.5 * 2^23 a float has no
      * fraction bits left, so the addition itself rounds */
     float k = (y * EXP_LOG2E + EXP_ROUNDING_SHIFT) - EXP_ROUNDING_SHIFT;

@@ -84,16 +84,20 @@ double gpt_flops_per_token(const gpt_config *c) {
 
 /* ---------------------------------------------------------------- building */
 
-static int declare(gpt *m, error *e) {
-    const gpt_config *c = &m->cfg;
-    param_table *pt = &m->table;
+/* The block every layer is: nanoGPT's, without biases. */
+static block_config block_of(const gpt_config *c, const activation *act) {
+    return (block_config){c->n_embd, c->n_head, false, act, c->dropout};
+}
+
+int gpt_declare_params(const gpt_config *c, param_table *pt, error *e) {
+    block_config block = block_of(c, NULL); /* shapes only: no activation needed */
     if (param_table_add(pt, 2, (size_t)c->vocab_size, (size_t)c->n_embd,
                         "transformer.wte.weight") == (size_t)-1 ||
         param_table_add(pt, 2, (size_t)c->block_size, (size_t)c->n_embd,
                         "transformer.wpe.weight") == (size_t)-1)
         return error_set(e, "out of memory declaring the parameters");
     for (int l = 0; l < c->n_layer; l++)
-        if (block_declare(pt, l, &m->block, e) != 0)
+        if (block_declare(pt, l, &block, e) != 0)
             return -1;
     if (param_table_add(pt, 1, (size_t)c->n_embd, 0, "transformer.ln_f.weight") == (size_t)-1)
         return error_set(e, "out of memory declaring the parameters");
@@ -182,7 +186,7 @@ gpt *gpt_create(const gpt_config *c, int max_B, const rng *init_rng, const rng *
     m->cfg = *c;
     m->max_B = max_B;
     m->ops = k->layers;
-    m->block = (block_config){c->n_embd, c->n_head, false, k->gelu, c->dropout};
+    m->block = block_of(c, k->gelu);
     m->dropout_rng = *dropout_rng;
     m->training = true;
     int L = c->n_layer;
@@ -195,7 +199,7 @@ gpt *gpt_create(const gpt_config *c, int max_B, const rng *init_rng, const rng *
         return NULL;
     }
     rng r = *init_rng;
-    int ok = declare(m, e) == 0 &&
+    int ok = gpt_declare_params(&m->cfg, &m->table, e) == 0 &&
              (m->params = alloc_floats(m->table.total, "parameters", e)) &&
              (m->grads = alloc_floats(m->table.total, "gradients", e)) && view(m, e) == 0 &&
              alloc_acts(m, e) == 0 &&

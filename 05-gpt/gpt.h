@@ -50,6 +50,11 @@ double gpt_flops_per_token(const gpt_config *c);
 /* Checks a config for impossible values (n_embd % n_head, sizes >= 1). */
 int gpt_config_check(const gpt_config *c, error *e);
 
+/* Declares the tensors of a GPT of config c (nanoGPT's names, [out, in]
+ * shapes) into pt, without building the model: what a checkpoint of that
+ * config must hold. */
+int gpt_declare_params(const gpt_config *c, param_table *pt, error *e);
+
 typedef struct gpt gpt;
 
 /* Which implementation of the layers a model runs: the layer_ops of the

@@ -287,8 +287,12 @@ static int cmd_train(int argc, char **argv, const gpt_backend *be) {
         goto fail;
     if (o.resume) {
         if (gpt_load_weights(&rp.file, s.host, &e) != 0 ||
-            gpt_load_state(&rp.file, s.host, &st, &e) != 0)
+            gpt_load_state(&rp.file, s.host, &st, &e) != 0) {
+            char why[ERROR_MAX];
+            snprintf(why, sizeof why, "%s", e.msg);
+            error_set(&e, "cannot resume from '%s': %s", o.resume, why);
             goto fail;
+        }
         be->upload(s.model, &st);
     }
     print_banner(&o, &cfg, gpt_params_table(s.host)->total, &ds, be);

@@ -219,6 +219,20 @@ int safetensors_save(const char *path, const st_entry *tensors, int n_tensors,
 
 /* ================================================================ reading */
 
+/* A byte of the header for an error message: itself when it is printable
+ * ASCII, else its code (a raw byte may be half a UTF-8 character, or a
+ * control character that would break the message's line). */
+typedef struct {
+    char text[8];
+} shown_byte;
+
+static shown_byte show_byte(char ch) {
+    shown_byte s;
+    unsigned char b = (unsigned char)ch;
+    snprintf(s.text, sizeof s.text, b >= 0x20 && b < 0x7F ? "'%c'" : "0x%02X", b);
+    return s;
+}
+
 /* A cursor over the JSON header. Every read checks the end first. */
 typedef struct {
     const char *p, *end;
@@ -317,7 +331,10 @@ static const char *parse_string(cursor *c) {
             }
             break;
         }
-        default: error_set(c->e, "malformed JSON header: bad escape '\\%c'", esc); return NULL;
+        default:
+            error_set(c->e, "malformed JSON header: bad escape: a backslash before %s",
+                      show_byte(esc).text);
+            return NULL;
         }
         c->out += utf8_encode(cp, c->out);
     }
@@ -387,7 +404,9 @@ static int skip_value(cursor *c, int depth) {
                 char *saved = c->out;
                 const char *key = parse_string(c);
                 c->out = saved;
-                if (!key || !consume(c, ':'))
+                if (!key)
+                    return -1;
+                if (!consume(c, ':'))
                     return error_set(c->e, "malformed JSON header: bad object");
             }
             if (skip_value(c, depth + 1) != 0)
@@ -402,7 +421,8 @@ static int skip_value(cursor *c, int depth) {
     while (c->p < c->end && strchr("0123456789+-.eEtruefalsn", *c->p))
         c->p++;
     if (c->p == start)
-        return error_set(c->e, "malformed JSON header: unexpected character '%c'", ch);
+        return error_set(c->e, "malformed JSON header: unexpected character %s",
+                         show_byte(ch).text);
     return 0;
 }
 
@@ -427,11 +447,16 @@ static int parse_metadata(cursor *c, safetensors *st) {
         return 0;
     do {
         const char *key = parse_string(c);
-        if (!key || !consume(c, ':'))
+        if (!key)
+            return -1; /* parse_string said what is wrong */
+        if (!consume(c, ':'))
             return error_set(c->e, "malformed JSON header: bad __metadata__ entry");
+        skip_ws(c);
+        if (c->p < c->end && *c->p != '"')
+            return error_set(c->e, "malformed JSON header: __metadata__ values must be strings");
         const char *value = parse_string(c);
         if (!value)
-            return error_set(c->e, "malformed JSON header: __metadata__ values must be strings");
+            return -1;
         if (grow((void **)&st->meta, st->n_meta, &cap, sizeof *st->meta) != 0)
             return error_set(c->e, "out of memory for the metadata");
         st->meta[st->n_meta++] = (st_meta){key, value};
@@ -449,9 +474,17 @@ static int parse_tensor(cursor *c, st_tensor *t) {
         do {
             char *saved = c->out;
             const char *key = parse_string(c);
-            if (!key || !consume(c, ':'))
+            if (!key)
+                return -1;
+            if (!consume(c, ':'))
                 return error_set(c->e, "tensor '%s': malformed entry", t->name);
             c->out = saved;
+            bool *seen = strcmp(key, "dtype") == 0          ? &have_dtype
+                         : strcmp(key, "shape") == 0        ? &have_shape
+                         : strcmp(key, "data_offsets") == 0 ? &have_offsets
+                                                            : NULL;
+            if (seen && *seen) /* which one would count? refuse to guess */
+                return error_set(c->e, "tensor '%s': '%s' given twice", t->name, key);
             if (strcmp(key, "dtype") == 0) {
                 const char *dtype = parse_string(c);
                 if (!dtype)
@@ -558,8 +591,6 @@ static int parse_header(safetensors *st, const char *json, size_t len, error *e)
             memset(t, 0, sizeof *t);
             snprintf(t->name, sizeof t->name, "%s", key);
             c.out = saved;
-            if (safetensors_find(st, t->name))
-                return error_set(e, "tensor '%s' appears twice", t->name);
             if (parse_tensor(&c, t) != 0)
                 return -1;
             st->n_tensors++;
@@ -571,6 +602,77 @@ static int parse_header(safetensors *st, const char *json, size_t len, error *e)
     if (c.p != c.end)
         return error_set(e, "malformed JSON header: text after the closing '}'");
     return 0;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const st_tensor *)a)->name, ((const st_tensor *)b)->name);
+}
+
+/* Sorts the tensors by name, so that a name given twice shows up as two
+ * neighbours and safetensors_find is a binary search: a header of a
+ * million entries then costs n log n string comparisons, where checking
+ * every name against all the others would cost n^2 (hours). */
+static int sort_names(safetensors *st, error *e) {
+    if (st->n_tensors > 1)
+        qsort(st->tensors, (size_t)st->n_tensors, sizeof *st->tensors, by_name);
+    for (int i = 1; i < st->n_tensors; i++)
+        if (strcmp(st->tensors[i - 1].name, st->tensors[i].name) == 0)
+            return error_set(e, "tensor '%s' appears twice", st->tensors[i].name);
+    return 0;
+}
+
+static int by_key(const void *a, const void *b) {
+    return strcmp(((const st_meta *)a)->key, ((const st_meta *)b)->key);
+}
+
+/* The same for the metadata: a key given twice (n_layer "1", then n_layer
+ * "60000") is an error, not a guess at which one the writer meant. */
+static int sort_keys(safetensors *st, error *e) {
+    if (st->n_meta > 1)
+        qsort(st->meta, (size_t)st->n_meta, sizeof *st->meta, by_key);
+    for (int i = 1; i < st->n_meta; i++)
+        if (strcmp(st->meta[i - 1].key, st->meta[i].key) == 0)
+            return error_set(e, "metadata key '%s' appears twice", st->meta[i].key);
+    return 0;
+}
+
+static int by_offsets(const void *a, const void *b) {
+    const st_tensor *x = *(const st_tensor *const *)a, *y = *(const st_tensor *const *)b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* The tensors' byte ranges must tile the data section: taken in order of
+ * their offsets, each starts where the previous one ended, the first at 0
+ * and the last at the end of the file. So no byte is read as two tensors
+ * and none is left over. Python's safetensors demands the same, which
+ * keeps every file accepted here loadable there. */
+static int check_tiling(const safetensors *st, error *e) {
+    size_t n = (size_t)st->n_tensors;
+    const st_tensor **order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return error_set(e, "out of memory checking %zu tensors", n);
+    for (size_t i = 0; i < n; i++)
+        order[i] = &st->tensors[i];
+    qsort(order, n, sizeof *order, by_offsets);
+    size_t next = 0; /* the first data byte no tensor has claimed yet */
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const st_tensor *t = order[i];
+        if (t->begin < next)
+            rc = error_set(e, "tensors '%s' and '%s' overlap: data offsets [%zu, %zu] and "
+                              "[%zu, %zu]",
+                           order[i - 1]->name, t->name, order[i - 1]->begin, order[i - 1]->end,
+                           t->begin, t->end);
+        else if (t->begin > next)
+            rc = error_set(e, "data bytes [%zu, %zu) belong to no tensor", next, t->begin);
+        next = t->end;
+    }
+    if (rc == 0 && next != st->data_len)
+        rc = error_set(e, "data bytes [%zu, %zu) belong to no tensor", next, st->data_len);
+    free(order);
+    return rc;
 }
 
 int safetensors_parse(safetensors *st, unsigned char *bytes, size_t len, error *e) {
@@ -602,6 +704,10 @@ int safetensors_parse(safetensors *st, unsigned char *bytes, size_t len, error *
             safetensors_free(st);
             return -1;
         }
+    }
+    if (sort_names(st, e) != 0 || sort_keys(st, e) != 0 || check_tiling(st, e) != 0) {
+        safetensors_free(st);
+        return -1;
     }
     return 0;
 }
@@ -644,18 +750,26 @@ void safetensors_free(safetensors *st) {
     memset(st, 0, sizeof *st);
 }
 
+/* bsearch comparisons of a name (the key) with a sorted array's element */
+static int name_vs_tensor(const void *name, const void *t) {
+    return strcmp(name, ((const st_tensor *)t)->name);
+}
+static int key_vs_meta(const void *key, const void *m) {
+    return strcmp(key, ((const st_meta *)m)->key);
+}
+
+/* (bsearch wants an array even when there is nothing to search) */
 const st_tensor *safetensors_find(const safetensors *st, const char *name) {
-    for (int i = 0; i < st->n_tensors; i++)
-        if (strcmp(st->tensors[i].name, name) == 0)
-            return &st->tensors[i];
-    return NULL;
+    if (st->n_tensors == 0)
+        return NULL;
+    return bsearch(name, st->tensors, (size_t)st->n_tensors, sizeof *st->tensors, name_vs_tensor);
 }
 
 const char *safetensors_meta(const safetensors *st, const char *key) {
-    for (int i = 0; i < st->n_meta; i++)
-        if (strcmp(st->meta[i].key, key) == 0)
-            return st->meta[i].value;
-    return NULL;
+    if (st->n_meta == 0)
+        return NULL;
+    const st_meta *m = bsearch(key, st->meta, (size_t)st->n_meta, sizeof *st->meta, key_vs_meta);
+    return m ? m->value : NULL;
 }
 
 static void format_shape(char *buf, size_t cap, int ndim, const size_t *shape) {
@@ -666,8 +780,8 @@ static void format_shape(char *buf, size_t cap, int ndim, const size_t *shape) {
         snprintf(buf + used, cap - used, "]");
 }
 
-int safetensors_read_f32(const safetensors *st, const char *name, float *dst, int ndim,
-                         const size_t *shape, error *e) {
+int safetensors_check_f32(const safetensors *st, const char *name, int ndim, const size_t *shape,
+                          error *e) {
     const st_tensor *t = safetensors_find(st, name);
     if (!t)
         return error_set(e, "tensor '%s' is missing", name);
@@ -682,6 +796,14 @@ int safetensors_read_f32(const safetensors *st, const char *name, float *dst, in
         format_shape(want, sizeof want, ndim, shape);
         return error_set(e, "tensor '%s' has shape %s, expected %s", name, got, want);
     }
+    return 0;
+}
+
+int safetensors_read_f32(const safetensors *st, const char *name, float *dst, int ndim,
+                         const size_t *shape, error *e) {
+    if (safetensors_check_f32(st, name, ndim, shape, e) != 0)
+        return -1;
+    const st_tensor *t = safetensors_find(st, name);
     memcpy(dst, st->data + t->begin, t->end - t->begin);
     return 0;
 }

@@ -17,8 +17,10 @@
  * under a temporary name, flushed to disk (fsync) and renamed over the old
  * one, so at every moment either the old or the new file is in place.
  * Loading trusts nothing: lengths, JSON, dtypes, shapes and offsets are all
- * checked against the file before any tensor is used, and every problem is
- * an error that names it.
+ * checked against the file before any tensor is used (tensor names and
+ * metadata keys are unique, and the tensors' byte ranges tile the data
+ * section exactly, as Python's safetensors also demands), and every
+ * problem is an error that names it.
  */
 #ifndef COMMON_CHECKPOINT_H
 #define COMMON_CHECKPOINT_H
@@ -67,9 +69,9 @@ typedef struct {
 } st_tensor;
 
 typedef struct {
-    st_tensor *tensors;
+    st_tensor *tensors; /* sorted by name */
     int n_tensors;
-    st_meta *meta; /* keys and values point into `strings` */
+    st_meta *meta; /* sorted by key; keys and values point into `strings` */
     int n_meta;
     char *strings;
     unsigned char *file; /* the whole file */
@@ -92,8 +94,12 @@ const st_tensor *safetensors_find(const safetensors *st, const char *name);
 /* The metadata value for key, or NULL. */
 const char *safetensors_meta(const safetensors *st, const char *key);
 
-/* Copies tensor `name` into dst after checking it exists, is F32 and has
- * exactly the expected shape. */
+/* Checks that tensor `name` exists, is F32 and has exactly the expected
+ * shape. */
+int safetensors_check_f32(const safetensors *st, const char *name, int ndim, const size_t *shape,
+                          error *e);
+
+/* Copies tensor `name` into dst after safetensors_check_f32. */
 int safetensors_read_f32(const safetensors *st, const char *name, float *dst, int ndim,
                          const size_t *shape, error *e);
 

@@ -69,6 +69,15 @@ int dataset_from_text(dataset *ds, const char *text, size_t len, error *e) {
     memset(ds, 0, sizeof *ds);
     if (tokenizer_build(&ds->tok, text, len, e) != 0)
         return -1;
+    /* U+0000 is valid UTF-8, but no text file holds it, while a UTF-16
+     * file of ASCII holds one after every character. It would also end the
+     * vocabulary early where the checkpoints store it as a C string. */
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        tokenizer_free(&ds->tok);
+        return error_set(e, "a NUL character at byte offset %zu: not a text file (UTF-16?)",
+                         (size_t)(nul - text));
+    }
     ds->tokens = malloc(len * sizeof *ds->tokens); /* one id per byte at most */
     if (!ds->tokens) {
         tokenizer_free(&ds->tok);

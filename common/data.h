@@ -41,7 +41,8 @@ int read_file(const char *path, char **bytes, size_t *len, error *e);
  * DATA_SHARED_PATH), or NULL when there is none. */
 const char *data_default_path(void);
 
-/* Tokenizes text with a vocabulary built from the text itself and splits it. */
+/* Tokenizes text with a vocabulary built from the text itself and splits it.
+ * The text must be valid UTF-8 without NUL characters. */
 int dataset_from_text(dataset *ds, const char *text, size_t len, error *e);
 
 /* read_file + dataset_from_text, with the path in any error message. */

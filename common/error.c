@@ -4,12 +4,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#define ASCII_DEL 0x7F
+
 int error_set(error *e, const char *fmt, ...) {
     if (e) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         va_end(ap);
+        /* A message quotes what it is about: a path from the command line,
+         * a name from a file. A control character there (a newline, a
+         * terminal escape) becomes '?', so the message stays one line. */
+        for (char *p = e->msg; *p; p++)
+            if ((unsigned char)*p < ' ' || *p == ASCII_DEL)
+                *p = '?';
     }
     return -1;
 }

@@ -18,7 +18,8 @@ typedef struct {
 } error;
 
 /* Formats the message into e (if e is not NULL) and returns -1, so a failing
- * function can end with `return error_set(e, "...", ...);`. */
+ * function can end with `return error_set(e, "...", ...);`. Control
+ * characters in the result (from a quoted name or path) become '?'. */
 int error_set(error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prints "PROGRAM: error: MESSAGE" on stderr: the one line a user sees. */

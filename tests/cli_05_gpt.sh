@@ -38,7 +38,14 @@ if [ "$chars" -ge 30 ]; then ok; else not_ok "a 40-character sample has $chars c
 expect_ok "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 0
 if [ ! -s "$TMP/out" ]; then ok; else not_ok "--tokens 0 printed something"; fi
 long=$(printf 'Speak, speak. %.0s' 1 2 3 4 5 6) # 84 characters > block 16: cropped
-expect_ok "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 5 --prompt "$long"
+expect_ok "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 20 --prompt "$long"
+cp "$TMP/out" "$TMP/sample-long"
+# ... to its last 16 characters: they alone give the same text
+expect_ok "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 20 \
+    --prompt "$(printf '%s' "$long" | tail -c 16)"
+if cmp -s "$TMP/out" "$TMP/sample-long"; then ok; else
+    not_ok "a long prompt sampled '$(cat "$TMP/sample-long")', its last 16 characters '$(cat "$TMP/out")'"
+fi
 expect_error "--prompt: character 'Q' at byte offset 3 is not in the vocabulary" \
     "$P" sample --ckpt "$TMP/run/best.safetensors" --prompt "SpeQ"
 expect_error "--temperature: 0 is out of range" \

@@ -149,3 +149,13 @@ make_fixture_text() {
         i=$((i + 1))
     done
 }
+
+# use_program PATH[:COMMAND]: sets P to $BIN/PATH and CMD to COMMAND (empty
+# if none), for a PROGRAMS list whose programs train with a command (gpt
+# train). Call them as: "$P" $CMD OPTION...
+# shellcheck disable=SC2034 # P and CMD are for the test that calls this
+use_program() {
+    P="$BIN/${1%%:*}"
+    CMD=""
+    case $1 in *:*) CMD=${1#*:} ;; esac
+}

@@ -9,15 +9,16 @@
 # that trusted a size and asked for gigabytes must fail this test, not pass
 # on a machine that happened to have them.
 #
-# Chapter 05 adds the same for checkpoints (corrupt or mismatched
-# safetensors files, with a seed corpus in tests/data/ and a fuzz target),
-# and for what can go wrong during training: a NaN loss, SIGINT, kill -9
-# and a full disk while a checkpoint is written.
+# The same for checkpoints (corrupt or mismatched safetensors files, from a
+# hand-made corpus) and for what can go wrong during training (a NaN loss,
+# a full disk) is in reliability_checkpoints.sh; SIGINT, SIGTERM and kill
+# -9 are in cli_05_gpt.sh.
 . "$(dirname "$0")/lib.sh"
 
-# The programs that train on --data, relative to $BIN. A chapter whose
-# program loads its text through load_data adds it here.
-PROGRAMS="01-bigram/bigram"
+# The programs that train on --data, relative to $BIN (after a colon, the
+# command that trains: see lib.sh's use_program). A chapter whose program
+# loads its text through load_data adds it here.
+PROGRAMS="01-bigram/bigram 05-gpt/gpt:train"
 
 # Generous for a program on a small text, far below what a runaway
 # allocation asks for.
@@ -36,6 +37,9 @@ prefix 50 "$TMP/50.txt"     # 45 train, 5 val: train is fine, val is short
 prefix 200 "$TMP/200.txt"   # 180 train, 20 val: block 19 just fits, 20 does not
 printf 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' >"$TMP/one-char.txt"
 printf '\n' >"$TMP/newline.txt"
+# the fixture in UTF-16LE without a byte order mark: valid UTF-8 (ASCII and
+# NULs), but not a text file
+perl -pe 's/(.)/$1\0/gs' "$text" >"$TMP/utf16.txt"
 # A 2 GiB file that takes no disk space (sparse, all NUL bytes): reading it
 # needs more memory than the cap allows.
 truncate -s 2G "$TMP/huge.txt"
@@ -44,16 +48,18 @@ truncate -s 2G "$TMP/huge.txt"
 perl -CO -e 'print chr($_) for 0x4E00 .. 0x4E00 + 29999' >"$TMP/wide-vocab.txt"
 
 # data_error PATTERN FILE [OPTION...]: program $P, trained briefly on FILE
-# (so a bad file wrongly accepted fails fast), fails with PATTERN.
+# (so a bad file wrongly accepted fails fast) with a block of 8 (the
+# patterns below count on it), fails with PATTERN.
 data_error() {
     pattern=$1 file=$2
     shift 2
-    expect_error "$pattern" "$P" --iters 2 --eval-interval 1 --eval-iters 1 --out "$TMP/run" \
-        --data "$file" "$@"
+    # shellcheck disable=SC2086 # $CMD is a word or nothing
+    expect_error "$pattern" "$P" $CMD --iters 2 --eval-interval 1 --eval-iters 1 --block 8 \
+        --out "$TMP/run" --data "$file" "$@"
 }
 
 check_data_errors() {
-    P="$BIN/$1"
+    use_program "$1"
     data_error "cannot open '$TMP/missing.txt': No such file or directory$" "$TMP/missing.txt"
     data_error "'$TMP/empty.txt' is empty$" "$TMP/empty.txt"
     data_error "'/dev/null' is empty$" /dev/null
@@ -76,10 +82,13 @@ check_data_errors() {
     data_error "the val split has 20 tokens, but a block of 20 needs at least 21" \
         "$TMP/200.txt" --block 20
     # the boundary itself trains
-    expect_ok "$P" --iters 2 --eval-iters 1 --out "$TMP/run" --data "$TMP/200.txt" --block 19
+    # shellcheck disable=SC2086
+    expect_ok "$P" $CMD --iters 2 --eval-iters 1 --out "$TMP/run" --data "$TMP/200.txt" --block 19
     data_error "the text has only 1 distinct character\(s\); a language model needs at least 2" \
         "$TMP/one-char.txt"
     data_error "only 1 distinct character" "$TMP/newline.txt"
+    data_error "$TMP/utf16.txt: a NUL character at byte offset 1: not a text file \(UTF-16\?\)$" \
+        "$TMP/utf16.txt"
 
     data_error "out of memory reading '$TMP/huge.txt' \(2147483649 bytes\)" "$TMP/huge.txt"
     # the bigram's table is V x V: valid text can ask for more than there is

@@ -4,16 +4,16 @@
 # it, a non-zero exit, no crash (see lib.sh's expect_error). A wrong value
 # is never replaced by a default in silence.
 #
-# Not here yet:
-# - --n-embd not divisible by --n-head: no program takes both options yet,
-#   so test_common.c checks it at cli_parse's level; chapters 03+ add their
-#   program below and the case comes with it.
-# - sampling options (--tokens 0, --temperature 0, --top-k -1, a --prompt
-#   with characters outside the vocabulary) come with chapter 05's sampler.
+# The GPT's own options (the model's shape, dropout, the schedule, presets,
+# --resume and a block larger than its checkpoint's) are checked here too;
+# its sampling options (--tokens 0, --temperature 0, --top-k -1, a --prompt
+# with characters outside the vocabulary, a prompt longer than the block)
+# are in cli_05_gpt.sh.
 . "$(dirname "$0")/lib.sh"
 
-# The programs that take the shared training options, relative to $BIN.
-PROGRAMS="01-bigram/bigram"
+# The programs that take the shared training options, relative to $BIN
+# (after a colon, the command that trains: see lib.sh's use_program).
+PROGRAMS="01-bigram/bigram 05-gpt/gpt:train"
 
 text="$TMP/text.txt"
 make_fixture_text "$text"
@@ -68,12 +68,13 @@ EOF
 option_error() {
     pattern=$1
     shift
-    expect_error "$pattern" "$P" --data "$text" --iters 2 --eval-interval 1 --eval-iters 1 \
+    # shellcheck disable=SC2086 # $CMD is a word or nothing
+    expect_error "$pattern" "$P" $CMD --data "$text" --iters 2 --eval-interval 1 --eval-iters 1 \
         --out "$TMP/run" "$@"
 }
 
 check_option_errors() {
-    P="$BIN/$1"
+    use_program "$1"
     while IFS='|' read -r line message <&3; do
         # shellcheck disable=SC2086 # the words of $line are the options
         option_error "^[a-z]+: error: $message" $line
@@ -83,13 +84,43 @@ check_option_errors() {
     if [ "$1" = 01-bigram/bigram ]; then
         option_error "unknown option '--n-embd'" --n-embd 32
     fi
+    if [ "$1" = 05-gpt/gpt:train ]; then
+        check_gpt_option_errors
+    fi
     # valid values in themselves whose product asks for far more memory
     # than there is: the model's logits for 65536 x 8000 tokens
     memory_limit 1024
     option_error "^[a-z]+: error: out of memory" --data "$TMP/long.txt" --batch 65536 --block 8000
     memory_limit off
     # --help wins over everything and exits 0
-    expect_ok "$P" --help --iters 0
+    # shellcheck disable=SC2086
+    expect_ok "$P" $CMD --help --iters 0
+}
+
+# The options only the GPT takes: the model's shape, dropout, the schedule.
+check_gpt_option_errors() {
+    option_error "^gpt: error: --n-embd 30 is not divisible by --n-head 4$" --n-embd 30 --n-head 4
+    option_error "^gpt: error: --n-embd: 0 is out of range \(1 to 65536\)$" --n-embd 0
+    option_error "^gpt: error: --n-head: -2 is out of range" --n-head -2
+    option_error "^gpt: error: --n-layer: 0 is out of range \(1 to 1024\)$" --n-layer 0
+    option_error "^gpt: error: --n-layer: 99999 is out of range" --n-layer 99999
+    option_error "^gpt: error: --n-embd: 'wide' is not a whole number$" --n-embd wide
+    option_error "^gpt: error: --dropout: 1 is out of range \(0 to 0.95\)$" --dropout 1
+    option_error "^gpt: error: --dropout: -0.1 is out of range" --dropout -0.1
+    option_error "^gpt: error: --warmup: -1 is out of range" --warmup -1
+    option_error "^gpt: error: --min-lr 0.5 is larger than --lr 0.1$" --lr 0.1 --min-lr 0.5
+    option_error "^gpt: error: --preset: unknown preset 'huge' \(cpu-small, seed000 or full\)$" \
+        --preset huge
+    option_error "^gpt: error: option '--resume' needs a value$" --resume
+    option_error "^gpt: error: option '--threads' needs a value$" --threads
+    option_error "^gpt: error: --threads: 0 is out of range" --threads 0
+    # a block larger than the checkpoint's, when resuming
+    expect_ok "$P" train --data "$text" --n-layer 1 --n-head 2 --n-embd 8 --block 8 --batch 2 \
+        --iters 1 --eval-iters 1 --out "$TMP/ckpt"
+    option_error "^gpt: error: --block 16 does not match the checkpoint's block_size 8$" \
+        --resume "$TMP/ckpt/last.safetensors" --block 16
+    option_error "^gpt: error: --n-layer/--n-head/--n-embd 2/2/8 do not match the checkpoint's 1/2/8$" \
+        --resume "$TMP/ckpt/last.safetensors" --n-layer 2
 }
 
 for program in $PROGRAMS; do

@@ -60,6 +60,14 @@ START_TEST(test_gelu_known_values) {
     ck_assert_float_eq_tol(out[1], 0.841344746f, 1e-6f);
     ck_assert_float_eq_tol(out[2], -2.0f * 0.022750132f, 1e-6f);
     ck_assert_float_le(max_abs_diff(out, fast, 3), 1e-6f);
+    /* a NaN (from a corrupt checkpoint, say) passes through as a NaN, with
+     * no undefined behaviour on the way (UBSan checks under test-asan) */
+    const float nan_in[1] = {NAN};
+    float nan_out[1], nan_grad[1] = {0.0f};
+    gelu_fast_forward(nan_out, nan_in, 1);
+    ck_assert_float_nan(nan_out[0]);
+    gelu_fast_backward(nan_grad, nan_in, (const float[]){1.0f}, 1);
+    ck_assert_float_nan(nan_grad[0]);
 }
 END_TEST
 
@@ -542,6 +550,54 @@ START_TEST(test_mismatched_checkpoints_rejected) {
 }
 END_TEST
 
+/* Saves the tiny model, replaces `from` by `to` (of the same length) in
+ * its header, and expects gpt_open itself to fail with `message`: the
+ * config is checked against the tensors before a model of it is built. */
+static void expect_open_error(const char *from, const char *to, const char *message) {
+    ck_assert_uint_eq(strlen(from), strlen(to));
+    gpt *m = make_model(&TINY, 1, &GPT_FAST, 16);
+    tokenizer tok = tiny_vocab();
+    const char *dir = test_tmpdir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/x.safetensors", dir);
+    error e = {{0}};
+    options o = {0};
+    ck_assert_int_eq(gpt_save(path, m, &tok, NULL, &o, &e), 0);
+    char *bytes;
+    size_t len;
+    ck_assert_int_eq(read_file(path, &bytes, &len, &e), 0);
+    char *at = strstr(bytes + 8, from); /* the JSON header: no NUL before its end */
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, to, strlen(to));
+    test_write_file(dir, "x.safetensors", bytes, len);
+    safetensors f;
+    gpt_config c;
+    tokenizer tok2;
+    ck_assert_int_eq(gpt_open(&f, &c, &tok2, path, &e), -1);
+    ck_assert_msg(strstr(e.msg, message), "expected '%s' in '%s'", message, e.msg);
+    free(bytes);
+    tokenizer_free(&tok);
+    gpt_free(m);
+}
+
+START_TEST(test_config_checked_against_tensors) {
+    /* a config that claims more than the tensors hold (in a real attack:
+     * n_layer 60000, n_embd 65536) must not get as far as a model of it */
+    expect_open_error("\"n_embd\":\"12\"", "\"n_embd\":\"96\"",
+                      "does not match its tensors: tensor 'transformer.wte.weight' has shape "
+                      "[7, 12], expected [7, 96]");
+    expect_open_error("\"n_layer\":\"2\"", "\"n_layer\":\"3\"",
+                      "tensor 'transformer.h.2.ln_1.weight' is missing");
+    expect_open_error("\"n_layer\":\"2\"", "\"n_layer\":\"1\"",
+                      "unexpected tensor 'transformer.h.1.");
+    expect_open_error("\"block_size\":\"5\"", "\"block_size\":\"9\"",
+                      "'transformer.wpe.weight' has shape [5, 12], expected [9, 12]");
+    expect_open_error("\"transformer.wte.weight\":{\"dtype\":\"F32\"",
+                      "\"transformer.wte.weight\":{\"dtype\":\"I32\"",
+                      "tensor 'transformer.wte.weight' has dtype I32, expected F32");
+}
+END_TEST
+
 START_TEST(test_resume_is_bit_identical) {
     /* 40 steps straight vs 20 + save last + load into a fresh model + 20,
      * with dropout on (so the dropout stream must resume too) */
@@ -662,6 +718,7 @@ static Suite *gpt_suite(void) {
     tc = tcase_create("checkpoints");
     tcase_add_test(tc, test_checkpoint_round_trip_logits);
     tcase_add_test(tc, test_mismatched_checkpoints_rejected);
+    tcase_add_test(tc, test_config_checked_against_tensors);
     tcase_add_test(tc, test_resume_is_bit_identical);
     tcase_add_test(tc, test_sampling_reproducible);
     suite_add_tcase(s, tc);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../common/adamw.h"
 #include "../common/checkpoint.h"
@@ -197,6 +198,17 @@ START_TEST(test_dataset_check) {
     ck_assert_int_eq(dataset_check(&ds, 1, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "only 1 distinct character"));
     dataset_free(&ds);
+    /* "Hi!" in UTF-16LE: valid UTF-8, but not a text file */
+    ck_assert_int_eq(dataset_from_text(&ds, "H\0i\0!\0", 6, &e), -1);
+    ck_assert_str_eq(e.msg, "a NUL character at byte offset 1: not a text file (UTF-16?)");
+}
+END_TEST
+
+START_TEST(test_error_stays_one_line) {
+    /* a file name with a newline and a terminal escape in it */
+    error e;
+    ck_assert_int_eq(error_set(&e, "cannot open '%s'", "a\nb\x1b[31mc\x7f"), -1);
+    ck_assert_str_eq(e.msg, "cannot open 'a?b?[31mc?'");
 }
 END_TEST
 
@@ -598,8 +610,29 @@ static const struct {
     {"{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],\"data_offsets\":[0,8]}}", 8,
      "integer too large"},
     {"{\"__metadata__\":{\"a\":1}}", 0, "values must be strings"},
+    /* inside metadata, the string's own problem is named */
+    {"{\"__metadata__\":{\"a\":\"\\q\"}}", 0, "bad escape: a backslash before 'q'"},
+    /* a byte of the file that is not printable is shown by its code */
+    {"{\"a\\\xff\":1}", 0, "bad escape: a backslash before 0xFF"},
+    {"{\"w\":{\"x\":\x01}}", 0, "unexpected character 0x01"},
+    {"{\"__metadata__\":{\"a\\ud800\":\"b\"}}", 0, "unpaired surrogate"},
     {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
      "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "appears twice"},
+    /* a key given twice: which would count? */
+    {"{\"__metadata__\":{\"n\":\"1\",\"m\":\"2\",\"n\":\"3\"}}", 0,
+     "metadata key 'n' appears twice"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"dtype\":\"I32\",\"data_offsets\":[0,8]}}", 8,
+     "tensor 'w': 'dtype' given twice"},
+    /* the byte ranges must tile the data: no overlap, no gap, nothing after */
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+     "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12,
+     "tensors 'a' and 'b' overlap: data offsets [0, 8] and [4, 12]"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]},"
+     "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 20,
+     "data bytes [8, 12) belong to no tensor"},
+    {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 12,
+     "data bytes [8, 12) belong to no tensor"},
+    {"{}", 4, "data bytes [0, 4) belong to no tensor"},
     {"{\"a\":{\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}}", 0, "nested too deeply"},
     {"{\"bad\\q\":1}", 0, "bad escape"},
     {"{\"\\ud800\":1}", 0, "unpaired surrogate"},
@@ -635,6 +668,57 @@ START_TEST(test_checkpoint_truncated_and_foreign) {
     /* a header length of 2^63: refused before any allocation */
     unsigned char huge[16] = {0, 0, 0, 0, 0, 0, 0, 0x80, '{', '}'};
     expect_parse_error(huge, sizeof huge, "header length 9223372036854775808");
+}
+END_TEST
+
+/* A header of this many entries: comparing every name with every other
+ * (as the loader once did to find duplicates) takes minutes here. */
+#define MANY_TENSORS 200000
+#define MANY_TENSORS_MAX_SECONDS 20.0
+#define ENTRY_MAX 80
+
+START_TEST(test_checkpoint_many_tensors) {
+    /* empty tensors (shape [0], legal and 0 bytes each), then the first
+     * name again: found among all the others in n log n */
+    long n = test_scaled(MANY_TENSORS);
+    size_t cap = (size_t)(n + 1) * ENTRY_MAX + 2, len = 0;
+    char *header = malloc(cap);
+    ck_assert_ptr_nonnull(header);
+    size_t before_duplicate = 0;
+    header[len++] = '{';
+    for (long i = 0; i <= n; i++) {
+        before_duplicate = len;
+        len += (size_t)snprintf(header + len, cap - len,
+                                "%s\"t%ld\":{\"dtype\":\"F32\",\"shape\":[0],"
+                                "\"data_offsets\":[0,0]}",
+                                i ? "," : "", i < n ? i : 0);
+    }
+    header[len++] = '}';
+    header[len] = '\0';
+    unsigned char *file = malloc(8 + len);
+    ck_assert_ptr_nonnull(file);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    expect_parse_error(file, make_file(file, header, 0), "tensor 't0' appears twice");
+    /* without the duplicate, every name is found */
+    memcpy(header + before_duplicate, "}", 2);
+    safetensors st;
+    error e = {{0}};
+    size_t file_len = make_file(file, header, 0);
+    ck_assert_msg(safetensors_parse(&st, file, file_len, &e) == 0, "%s", e.msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_eq(st.n_tensors, n);
+    char name[32];
+    for (long i = 0; i < n; i += 1 + n / 100) {
+        snprintf(name, sizeof name, "t%ld", i);
+        ck_assert_ptr_nonnull(safetensors_find(&st, name));
+    }
+    ck_assert_ptr_null(safetensors_find(&st, "t"));
+    ck_assert_ptr_null(safetensors_find(&st, "u"));
+    safetensors_free(&st); /* frees file too */
+    free(header);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    ck_assert_double_lt(seconds, MANY_TENSORS_MAX_SECONDS);
 }
 END_TEST
 
@@ -674,20 +758,28 @@ END_TEST
 /* ------------------------------------------------------------ training loop */
 
 /* A stand-in model for the loop's tests: one parameter, a loss that is
- * fine until step `nan_at`, then NaN. Counts the evaluation hook's calls. */
+ * fine until forward pass number `nan_at`, then `bad` (NaN or infinite).
+ * Counts the evaluation hook's calls. */
 typedef struct {
     param_table table;
     float param, grad;
     long forwards, nan_at;
     int evals_saved;
     long last_saved_step;
+    float bad;
 } fake_model;
+
+/* The losses that must stop training, and how the message names them. */
+static const struct {
+    float loss;
+    const char *name;
+} BAD_LOSSES[] = {{NAN, "NaN"}, {INFINITY, "infinite"}};
 
 static float fake_forward(void *self, const int *x, const int *y, int B, int T) {
     (void)x, (void)y, (void)B, (void)T;
     fake_model *f = self;
     f->forwards++;
-    return f->forwards > f->nan_at ? NAN : 1.0f;
+    return f->forwards > f->nan_at ? f->bad : 1.0f;
 }
 static void fake_backward(void *self) { ((fake_model *)self)->grad += 0.5f; }
 static int fake_save(void *ctx, train_state *st, float train_loss, float val_loss, error *e) {
@@ -699,7 +791,8 @@ static int fake_save(void *ctx, train_state *st, float train_loss, float val_los
 }
 
 START_TEST(test_nan_loss_stops_training) {
-    fake_model f = {{0}, 0.0f, 0.0f, 0, 0, 0, -1};
+    fake_model f = {{0}, 0.0f, 0.0f, 0, 0, 0, -1, BAD_LOSSES[_i].loss};
+    char expected[128];
     param_table_add(&f.table, 1, 1, 0, "w");
     language_model lm = {&f, 2, 4, &f.table, &f.param, &f.grad, fake_forward, fake_backward,
                          NULL, NULL, NULL};
@@ -725,7 +818,8 @@ START_TEST(test_nan_loss_stops_training) {
     fclose(stdout);
     stdout = saved;
     ck_assert_int_eq(status, TRAIN_FAILED);
-    ck_assert_msg(strstr(e.msg, "training loss became NaN at step 5"), "got '%s'", e.msg);
+    snprintf(expected, sizeof expected, "training loss became %s at step 5", BAD_LOSSES[_i].name);
+    ck_assert_msg(strstr(e.msg, expected), "got '%s'", e.msg);
     ck_assert_ptr_nonnull(strstr(e.msg, "last checkpoint is kept"));
     /* the checkpoint hook ran for the good evaluations only, and the step
      * that went bad did not update the model */
@@ -744,7 +838,9 @@ START_TEST(test_nan_loss_stops_training) {
     fclose(stdout);
     stdout = saved;
     ck_assert_int_eq(status, TRAIN_FAILED);
-    ck_assert_msg(strstr(e.msg, "evaluation loss became NaN at step 5"), "got '%s'", e.msg);
+    snprintf(expected, sizeof expected, "evaluation loss became %s at step 5",
+             BAD_LOSSES[_i].name);
+    ck_assert_msg(strstr(e.msg, expected), "got '%s'", e.msg);
     ck_assert_int_eq(g.evals_saved, 1);
     train_state_free(&st2);
     train_state_free(&st);
@@ -769,6 +865,7 @@ static Suite *common_suite(void) {
     tcase_add_test(tc, test_split_sizes);
     tcase_add_test(tc, test_batch_targets_are_shifted_inputs);
     tcase_add_test(tc, test_dataset_check);
+    tcase_add_test(tc, test_error_stays_one_line);
     tcase_add_test(tc, test_read_file_errors);
     suite_add_tcase(s, tc);
 
@@ -798,7 +895,8 @@ static Suite *common_suite(void) {
     suite_add_tcase(s, tc);
 
     tc = tcase_create("training loop");
-    tcase_add_test(tc, test_nan_loss_stops_training);
+    tcase_add_loop_test(tc, test_nan_loss_stops_training, 0,
+                        (int)(sizeof BAD_LOSSES / sizeof BAD_LOSSES[0]));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("checkpoint");
@@ -806,6 +904,7 @@ static Suite *common_suite(void) {
     tcase_add_loop_test(tc, test_checkpoint_bad_headers, 0,
                         (int)(sizeof BAD_HEADERS / sizeof BAD_HEADERS[0]));
     tcase_add_test(tc, test_checkpoint_truncated_and_foreign);
+    tcase_add_test(tc, test_checkpoint_many_tensors);
     tcase_add_test(tc, test_checkpoint_write_fault_keeps_old_file);
     suite_add_tcase(s, tc);
     return s;

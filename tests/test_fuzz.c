@@ -1,8 +1,10 @@
 /*
  * test_fuzz.c - claims about bad input to the parsers, checked without
  * clang: every hand-made invalid UTF-8 file of tests/data/utf8/ is rejected
- * at the offset its index names, and a seeded random-mutation fuzzer finds
- * no input that breaks the properties of tests/fuzz/properties.h.
+ * at the offset its index names, every hand-made checkpoint of
+ * tests/data/checkpoints/ keeps the loader's properties, and a seeded
+ * random-mutation fuzzer finds no input, text or checkpoint, that breaks
+ * the properties of tests/fuzz/properties.h.
  *
  * The mutation fuzzer is libFuzzer's idea without its coverage feedback:
  * take a seed input, apply a few random edits (flip a bit, write a byte
@@ -12,10 +14,12 @@
  * `make fuzz` runs the coverage-guided version of the same checks.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/checkpoint.h"
 #include "../common/data.h"
 #include "../common/rng.h"
 #include "../common/tokenizer.h"
@@ -23,15 +27,19 @@
 #include "testutil.h"
 
 #define UTF8_CORPUS TEST_DATA_DIR "/utf8"
+#define CHECKPOINT_CORPUS TEST_DATA_DIR "/checkpoints"
 #define CORPUS_MAX_FILES 128
-/* Mutated inputs are cut to this size: long enough for every seed, short
- * enough to run thousands of them in a second. */
-#define MAX_INPUT 2048
+/* Mutated inputs are cut to this size: long enough for every seed (the
+ * checkpoints are up to 4.3 kB), short enough to run thousands of them in
+ * a second. */
+#define MAX_INPUT 8192
 #define MAX_EDITS 4
 #define MUTATION_ITERATIONS 100000
 #define VALID_TEXT_ITERATIONS 10000
 #define MAX_VALID_CHARS 200
 #define FUZZ_SEED 20240601
+/* Each checkpoint also goes through gpt_open and a model: fewer of them. */
+#define CHECKPOINT_ITERATIONS 5000
 
 /* ------------------------------------------------------------ corpus */
 
@@ -58,6 +66,36 @@ static int load_corpus(corpus_file *files, int max) {
         error e = {{0}};
         snprintf(path, sizeof path, "%s/%s", UTF8_CORPUS, f->name);
         ck_assert_msg(read_file(path, &f->bytes, &f->len, &e) == 0, "%s", e.msg);
+        n++;
+    }
+    fclose(index);
+    ck_assert_int_gt(n, 0);
+    return n;
+}
+
+/* Reads the checkpoints CHECKPOINT_CORPUS/index names ("FILE|..." lines,
+ * a file may have several). Returns how many files. */
+static int load_checkpoints(corpus_file *files, int max) {
+    FILE *index = fopen(CHECKPOINT_CORPUS "/index", "r");
+    ck_assert_msg(index, "cannot open " CHECKPOINT_CORPUS "/index");
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, index) && n < max) {
+        corpus_file *f = &files[n];
+        if (line[0] == '#' || sscanf(line, "%63[^|]", f->name) != 1 ||
+            (n > 0 && strcmp(files[n - 1].name, f->name) == 0))
+            continue;
+        char path[256];
+        error e = {{0}};
+        snprintf(path, sizeof path, "%s/%s", CHECKPOINT_CORPUS, f->name);
+        f->offset = 0;
+        f->bytes = NULL;
+        f->len = 0;
+        /* read_file refuses an empty file, which the corpus has on purpose */
+        if (read_file(path, &f->bytes, &f->len, &e) != 0) {
+            ck_assert_msg(strstr(e.msg, "is empty"), "%s", e.msg);
+            f->bytes = calloc(1, 1);
+        }
         n++;
     }
     fclose(index);
@@ -279,6 +317,109 @@ START_TEST(test_mutated_inputs_keep_properties) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ checkpoints */
+
+START_TEST(test_checkpoint_corpus_properties) {
+    corpus_file files[CORPUS_MAX_FILES];
+    int n = load_checkpoints(files, CORPUS_MAX_FILES);
+    char why[PROPERTY_WHY_MAX];
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(checkpoint_properties((const uint8_t *)files[i].bytes, files[i].len, why) ==
+                          0,
+                      "%s: %s", files[i].name, why);
+    free_corpus(files, n);
+}
+END_TEST
+
+/* Bytes that steer a JSON parser: structure, strings, numbers, escapes. */
+static const char JSON_BYTES[] = "\"{}[],:\\-0123456789";
+
+/* Where the header ends, if the first 8 bytes give a length that fits. */
+static size_t header_end(const input *in) {
+    if (in->len < 8)
+        return in->len;
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | in->bytes[i];
+    return n <= in->len - 8 ? 8 + (size_t)n : in->len;
+}
+
+/* One edit of a checkpoint: half of the time one of the byte-level edits
+ * above, else an edit inside the JSON header that keeps it nearly valid,
+ * so the checks behind the parser (shapes, offsets, the config) are
+ * reached: a digit changed (a size, an offset, n_layer), or a byte made
+ * one that JSON gives meaning to. */
+static void mutate_checkpoint(input *in, const input *other, rng *r) {
+    size_t end = header_end(in);
+    if (rng_below(r, 2) == 0 || end <= 8) {
+        mutate(in, other, r);
+        return;
+    }
+    size_t at = 8 + (size_t)rng_below(r, end - 8);
+    if (rng_below(r, 2) == 0) {
+        while (at < end && (in->bytes[at] < '0' || in->bytes[at] > '9'))
+            at++;
+        if (at < end)
+            in->bytes[at] = (uint8_t)('0' + rng_below(r, 10));
+    } else {
+        in->bytes[at] = (uint8_t)JSON_BYTES[rng_below(r, sizeof JSON_BYTES - 1)];
+    }
+}
+
+/* Whether the safetensors parser accepts in (on a copy it may keep). */
+static bool parses(const input *in) {
+    unsigned char *copy = malloc(in->len ? in->len : 1);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, in->bytes, in->len);
+    safetensors st;
+    error e;
+    if (safetensors_parse(&st, copy, in->len, &e) != 0)
+        return false;
+    safetensors_free(&st);
+    return true;
+}
+
+START_TEST(test_mutated_checkpoints_keep_properties) {
+    corpus_file files[CORPUS_MAX_FILES];
+    int n = load_checkpoints(files, CORPUS_MAX_FILES);
+    input *seeds = malloc((size_t)n * sizeof *seeds);
+    int *valid = malloc((size_t)n * sizeof *valid), n_valid = 0;
+    ck_assert(seeds && valid);
+    for (int i = 0; i < n; i++) {
+        seeds[i].len = files[i].len < MAX_INPUT ? files[i].len : MAX_INPUT;
+        memcpy(seeds[i].bytes, files[i].bytes, seeds[i].len);
+        if (parses(&seeds[i]))
+            valid[n_valid++] = i;
+    }
+    ck_assert_int_gt(n_valid, 0);
+    free_corpus(files, n);
+    rng r;
+    rng_seed(&r, FUZZ_SEED + 2);
+    static input in;
+    char why[PROPERTY_WHY_MAX];
+    long iterations = test_scaled(CHECKPOINT_ITERATIONS), parsed = 0;
+    for (long it = 0; it < iterations; it++) {
+        /* half of the time from a seed the parser accepts, so the edits
+         * also test what lies behind it */
+        in = seeds[rng_below(&r, 2) ? valid[rng_below(&r, (uint64_t)n_valid)]
+                                    : (int)rng_below(&r, (uint64_t)n)];
+        int edits = 1 + (int)rng_below(&r, MAX_EDITS);
+        for (int k = 0; k < edits; k++)
+            mutate_checkpoint(&in, &seeds[rng_below(&r, (uint64_t)n)], &r);
+        ck_assert_msg(checkpoint_properties(in.bytes, in.len, why) == 0,
+                      "iteration %ld (seed %d): %s", it, FUZZ_SEED + 2, why);
+        parsed += parses(&in);
+    }
+    /* the mutations must reach past the parser, and also break it (most
+     * do: an inserted or erased byte breaks the header length or the
+     * tiling of the data) */
+    ck_assert_int_gt(parsed, iterations / 20);
+    ck_assert_int_lt(parsed, iterations - iterations / 10);
+    free(valid);
+    free(seeds);
+}
+END_TEST
+
 static Suite *fuzz_suite(void) {
     Suite *s = suite_create("fuzz");
     TCase *tc = tcase_create("corpus");
@@ -290,6 +431,11 @@ static Suite *fuzz_suite(void) {
     tc = tcase_create("mutation");
     tcase_add_test(tc, test_random_valid_text_round_trips);
     tcase_add_test(tc, test_mutated_inputs_keep_properties);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("checkpoints");
+    tcase_add_test(tc, test_checkpoint_corpus_properties);
+    tcase_add_test(tc, test_mutated_checkpoints_keep_properties);
     suite_add_tcase(s, tc);
     return s;
 }

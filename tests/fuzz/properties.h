@@ -35,4 +35,29 @@ size_t utf8_reference_first_invalid(const uint8_t *data, size_t len);
  * Returns 0, or -1 with why filled (PROPERTY_WHY_MAX bytes). */
 int tokenizer_properties(const uint8_t *data, size_t len, char why[PROPERTY_WHY_MAX]);
 
+/* Checks the safetensors parser (common/checkpoint.c) on data (any bytes),
+ * in properties_checkpoint.c:
+ * - it gives the same answer twice, and a failure is one line of UTF-8;
+ * - when it accepts, the header length lies inside the file and the data
+ *   section starts right after the header; every tensor has a dtype the
+ *   format defines, at most ST_MAX_DIMS dimensions, a name of valid UTF-8
+ *   found by safetensors_find, and offsets inside the data that span
+ *   exactly shape x dtype bytes (computed without overflow); names and
+ *   metadata keys are unique; metadata is valid UTF-8; every data byte
+ *   belongs to exactly one tensor.
+ * Returns 0, or -1 with why filled. */
+int safetensors_properties(const uint8_t *data, size_t len, char why[PROPERTY_WHY_MAX]);
+
+/* safetensors_properties, then chapter 05's loader on data as a file:
+ * - gpt_open fails with one line that names the file, or
+ * - it succeeds with a config that gpt_create accepts and the metadata
+ *   states, a vocabulary of vocab_size strictly increasing characters, and
+ *   every weight of that config in the file (so the model it describes is
+ *   no larger than the file: no huge allocation);
+ * - then a small model of that config loads the weights bit for bit, runs
+ *   a forward pass, and loads the training state and options of a
+ *   last.safetensors or names what is wrong with them.
+ * Returns 0, or -1 with why filled. */
+int checkpoint_properties(const uint8_t *data, size_t len, char why[PROPERTY_WHY_MAX]);
+
 #endif

@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh - run libFuzzer targets for a fixed number of inputs (make fuzz).
 #
-#   tests/fuzz/run.sh BUILD_DIR NAME[:SEED_DIR[,SEED_DIR...]]...
+#   tests/fuzz/run.sh BUILD_DIR NAME[:SEED_DIR[,SEED_DIR...][:MAX_LEN]]...
 #
 # Each target BUILD_DIR/fuzz_NAME starts from an empty working corpus
 # (BUILD_DIR/corpus-NAME, where libFuzzer keeps the inputs it finds) plus
@@ -12,8 +12,9 @@
 # it with BUILD_DIR/fuzz_NAME FILE.
 #
 # Environment: FUZZ_RUNS (inputs per target, default 200000; -1: no limit),
-# FUZZ_SEED (1), FUZZ_MAX_LEN (longest input in bytes, 1024), FUZZ_TIME
-# (seconds per target, 0: no limit).
+# FUZZ_SEED (1), FUZZ_MAX_LEN (longest input in bytes, 1024, for targets
+# that give no MAX_LEN of their own), FUZZ_TIME (seconds per target, 0: no
+# limit).
 set -u
 build=$1
 shift
@@ -25,7 +26,9 @@ status=0
 for target in "$@"; do
     name=${target%%:*}
     seeds=""
-    case "$target" in *:*) seeds=$(echo "${target#*:}" | tr ',' ' ') ;; esac
+    max_len=${FUZZ_MAX_LEN:-1024}
+    case "$target" in *:*) seeds=$(echo "${target#*:}" | cut -d: -f1 | tr ',' ' ') ;; esac
+    case "$target" in *:*:*) max_len=${target##*:} ;; esac
     corpus="$build/corpus-$name"
     log="$build/$name.log"
     rm -rf "$corpus" "$build/$name-"crash-* "$build/$name-"leak-* "$build/$name-"timeout-* \
@@ -34,7 +37,7 @@ for target in "$@"; do
     start=$(date +%s)
     # shellcheck disable=SC2086
     "$build/fuzz_$name" -seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-200000}" \
-        -max_len="${FUZZ_MAX_LEN:-1024}" -max_total_time="${FUZZ_TIME:-0}" \
+        -max_len="$max_len" -max_total_time="${FUZZ_TIME:-0}" \
         -timeout=$PER_INPUT_TIMEOUT -rss_limit_mb=$RSS_LIMIT_MB -print_final_stats=1 \
         -artifact_prefix="$build/$name-" "$corpus" $seeds >"$log" 2>&1
     rc=$?
