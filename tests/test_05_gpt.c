@@ -323,8 +323,14 @@ START_TEST(test_fast_model_equals_reference) {
 }
 END_TEST
 
-/* One cpu-small-shaped forward + backward at a given thread count. */
-static void cpu_small_pass(int threads, float *loss, float *grads, int *threads_seen) {
+/* cpu-small's batch, which a slow runner (TEST_SCALE=small) shrinks, but
+ * to no fewer rows than make every loop that splits across threads do so
+ * (the smallest of them, the MLP's GELU, needs 2 x 64 x 512 elements). */
+#define CPU_SMALL_BATCH 12
+#define MIN_PARALLEL_BATCH 2
+
+/* One cpu-small-shaped forward + backward of B rows at a thread count. */
+static void cpu_small_pass(int threads, int B, float *loss, float *grads, int *threads_seen) {
     omp_set_num_threads(threads);
     int seen = 0;
 #pragma omp parallel
@@ -334,11 +340,11 @@ static void cpu_small_pass(int threads, float *loss, float *grads, int *threads_
     }
     *threads_seen = seen;
     gpt_config c = {4, 4, 128, 64, 65, 0.0f};
-    enum { B = 12, T = 64 };
+    enum { T = 64 };
     gpt *m = make_model(&c, B, &GPT_FAST, 1337);
     rng r;
     rng_seed(&r, 7);
-    static int x[B * T], y[B * T];
+    static int x[CPU_SMALL_BATCH * T], y[CPU_SMALL_BATCH * T];
     random_tokens(x, B * T, c.vocab_size, &r);
     random_tokens(y, B * T, c.vocab_size, &r);
     *loss = loss_and_grads(m, x, y, B, T);
@@ -349,9 +355,15 @@ static void cpu_small_pass(int threads, float *loss, float *grads, int *threads_
 START_TEST(test_thread_count_does_not_change_results) {
     size_t n = 804096; /* cpu-small's parameter count */
     float *g1 = malloc(n * sizeof *g1), *g2 = malloc(n * sizeof *g2), l1, l2;
-    int t1, t2;
-    cpu_small_pass(1, &l1, g1, &t1);
-    cpu_small_pass(2, &l2, g2, &t2);
+    int t1, t2, threads_before = omp_get_max_threads();
+    int B = (int)test_scaled(CPU_SMALL_BATCH);
+    if (B < MIN_PARALLEL_BATCH)
+        B = MIN_PARALLEL_BATCH;
+    cpu_small_pass(1, B, &l1, g1, &t1);
+    cpu_small_pass(2, B, &l2, g2, &t2);
+    /* as it was: without CK_FORK (under valgrind) the next tests share
+     * this process, and two threads there cost minutes */
+    omp_set_num_threads(threads_before);
     ck_assert_int_eq(t1, 1);
     ck_assert_int_eq(t2, 2); /* two threads really ran */
     ck_assert_float_eq(l1, l2); /* bit for bit */
