@@ -473,6 +473,19 @@ static tokenizer tiny_vocab(void) {
     return tok;
 }
 
+/* Saves m with the tiny vocabulary (no training state) as `name` in a
+ * fresh directory; returns the path (static storage). */
+static const char *save_tiny(gpt *m, const char *name) {
+    static char path[600];
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
+    tokenizer tok = tiny_vocab();
+    error e = {{0}};
+    options o = {0};
+    ck_assert_msg(gpt_save(path, m, &tok, NULL, &o, &e) == 0, "%s", e.msg);
+    tokenizer_free(&tok);
+    return path;
+}
+
 START_TEST(test_checkpoint_round_trip_logits) {
     enum { B = 2, T = 5 };
     gpt *m = make_model(&TINY, B, &GPT_FAST, 14);
@@ -480,12 +493,8 @@ START_TEST(test_checkpoint_round_trip_logits) {
     rng_seed(&r, 15);
     spread_weights(m, &r);
     tokenizer tok = tiny_vocab();
-    const char *dir = test_tmpdir();
-    char path[600];
-    snprintf(path, sizeof path, "%s/best.safetensors", dir);
+    const char *path = save_tiny(m, "best.safetensors");
     error e = {{0}};
-    options o = {0};
-    ck_assert_int_eq(gpt_save(path, m, &tok, NULL, &o, &e), 0);
     int x[B * T];
     random_tokens(x, B * T, 7, &r);
     gpt_forward(m, x, NULL, B, T);
@@ -521,21 +530,14 @@ START_TEST(test_checkpoint_round_trip_logits) {
 }
 END_TEST
 
-/* Saves the tiny model, then rewrites its file with `edit` applied to the
- * raw bytes, and expects gpt_open + gpt_load_weights into a model of
- * config `into` to fail with `message`. */
+/* Saves a model of config `saved` (with the tiny vocabulary) and expects
+ * gpt_open + gpt_load_weights into a model of config `into` to fail with
+ * `message`. */
 static void expect_bad_checkpoint(const gpt_config *saved, const gpt_config *into,
                                   const char *message) {
     gpt *m = make_model(saved, 1, &GPT_FAST, 16);
-    tokenizer tok;
+    const char *path = save_tiny(m, "x.safetensors");
     error e = {{0}};
-    char text[16] = "\n abcdefghijk";
-    ck_assert_int_eq(tokenizer_build(&tok, text, (size_t)saved->vocab_size, &e), 0);
-    const char *dir = test_tmpdir();
-    char path[600];
-    snprintf(path, sizeof path, "%s/x.safetensors", dir);
-    options o = {0};
-    ck_assert_int_eq(gpt_save(path, m, &tok, NULL, &o, &e), 0);
     safetensors f;
     gpt_config c;
     tokenizer tok2;
@@ -549,7 +551,6 @@ static void expect_bad_checkpoint(const gpt_config *saved, const gpt_config *int
     }
     ck_assert_int_eq(rc, -1);
     ck_assert_msg(strstr(e.msg, message), "expected '%s' in '%s'", message, e.msg);
-    tokenizer_free(&tok);
     gpt_free(m);
 }
 
@@ -568,28 +569,23 @@ END_TEST
 static void expect_open_error(const char *from, const char *to, const char *message) {
     ck_assert_uint_eq(strlen(from), strlen(to));
     gpt *m = make_model(&TINY, 1, &GPT_FAST, 16);
-    tokenizer tok = tiny_vocab();
-    const char *dir = test_tmpdir();
-    char path[600];
-    snprintf(path, sizeof path, "%s/x.safetensors", dir);
-    error e = {{0}};
-    options o = {0};
-    ck_assert_int_eq(gpt_save(path, m, &tok, NULL, &o, &e), 0);
+    const char *path = save_tiny(m, "x.safetensors");
+    gpt_free(m);
     char *bytes;
     size_t len;
+    error e = {{0}};
     ck_assert_int_eq(read_file(path, &bytes, &len, &e), 0);
     char *at = strstr(bytes + 8, from); /* the JSON header: no NUL before its end */
     ck_assert_ptr_nonnull(at);
     memcpy(at, to, strlen(to));
-    test_write_file(dir, "x.safetensors", bytes, len);
-    safetensors f;
-    gpt_config c;
-    tokenizer tok2;
-    ck_assert_int_eq(gpt_open(&f, &c, &tok2, path, &e), -1);
-    ck_assert_msg(strstr(e.msg, message), "expected '%s' in '%s'", message, e.msg);
+    FILE *f = fopen(path, "wb");
+    ck_assert(f && fwrite(bytes, 1, len, f) == len && fclose(f) == 0);
     free(bytes);
-    tokenizer_free(&tok);
-    gpt_free(m);
+    safetensors st;
+    gpt_config c;
+    tokenizer tok;
+    ck_assert_int_eq(gpt_open(&st, &c, &tok, path, &e), -1);
+    ck_assert_msg(strstr(e.msg, message), "expected '%s' in '%s'", message, e.msg);
 }
 
 START_TEST(test_config_checked_against_tensors) {
