@@ -117,6 +117,17 @@ SUITES       = $(filter-out %.sh,$(ALL_TESTS))
         test-valgrind fuzz
 all: $(PROGRAMS) $(filter-out $(TESTS_06),$(SUITES)) $(if $(HAVE_NVCC),cuda,cuda-note)
 
+# How a program and a test suite are linked.
+# EXTRA_LIBS: what a target needs beyond libm (OpenBLAS from chapter 05 on,
+# CUDA for 06), set per target below.
+define link_program
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(EXTRA_LIBS) $(LDLIBS) -o $@
+endef
+define link_suite
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(EXTRA_LIBS) $(LDLIBS) -o $@
+endef
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -126,44 +137,40 @@ $(BUILD)/tests/%.o: tests/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
 $(BIGRAM): $(call obj,01-bigram/main.c) $(UPTO01_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(link_program)
 $(ATTENTION): $(call obj,02-self-attention/main.c) $(CH02_MODEL_OBJ) $(UPTO02_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(link_program)
 $(MULTIHEAD): $(call obj,03-multihead/main.c) $(CH03_MODEL_OBJ) $(UPTO03_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(link_program)
 $(BLOCK): $(call obj,04-block/main.c) $(CH04_MODEL_OBJ) $(UPTO04_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(link_program)
 $(GPT): $(call obj,05-gpt/main.c) $(UPTO05_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(BLAS_LIBS) $(LDLIBS) -o $@
+	$(link_program)
 
 # Test suites link the same objects as the programs, plus Check.
 $(BUILD)/tests/test_common: $(BUILD)/tests/test_common.o $(BUILD)/tests/testutil.o $(COMMON_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+	$(link_suite)
 $(BUILD)/tests/test_01_bigram: $(BUILD)/tests/test_01_bigram.o $(BUILD)/tests/testutil.o \
                                $(UPTO01_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+	$(link_suite)
 # Chapters 02-04's suites share the model checks of tests/modelutil.c.
 MODEL_TEST_OBJ = $(BUILD)/tests/testutil.o $(BUILD)/tests/modelutil.o
 $(BUILD)/tests/test_02_attention: $(BUILD)/tests/test_02_attention.o $(MODEL_TEST_OBJ) \
                                   $(CH02_MODEL_OBJ) $(UPTO02_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+	$(link_suite)
 $(BUILD)/tests/test_03_multihead: $(BUILD)/tests/test_03_multihead.o $(MODEL_TEST_OBJ) \
                                   $(CH03_MODEL_OBJ) $(UPTO03_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+	$(link_suite)
 $(BUILD)/tests/test_04_block: $(BUILD)/tests/test_04_block.o $(MODEL_TEST_OBJ) \
                               $(CH04_MODEL_OBJ) $(UPTO04_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+	$(link_suite)
 $(BUILD)/tests/test_05_gpt: $(BUILD)/tests/test_05_gpt.o $(BUILD)/tests/testutil.o $(UPTO05_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(BLAS_LIBS) $(LDLIBS) -o $@
+	$(link_suite)
 $(BUILD)/tests/test_fuzz: $(BUILD)/tests/test_fuzz.o $(BUILD)/tests/fuzz/properties.o \
                           $(BUILD)/tests/fuzz/properties_checkpoint.o $(BUILD)/tests/testutil.o \
                           $(UPTO05_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(BLAS_LIBS) $(LDLIBS) -o $@
+	$(link_suite)
+$(GPT) $(BUILD)/tests/test_05_gpt $(BUILD)/tests/test_fuzz: EXTRA_LIBS = $(BLAS_LIBS)
 
 # ---------------------------------------------------------------- 06-cuda
 # Built when nvcc exists (`make cuda` insists). The CPU code it links (the
@@ -178,11 +185,11 @@ $(BUILD)/%.cu.o: %.cu $(wildcard 06-cuda/*.h 06-cuda/*.cuh)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 $(GPT_CUDA): $(call obj,06-cuda/main.c) $(CH06_OBJ) $(UPTO05_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(BLAS_LIBS) $(CUDA_LIBS) $(LDLIBS) -o $@
+	$(link_program)
 $(BUILD)/tests/test_06_cuda: $(BUILD)/tests/test_06_cuda.o $(BUILD)/tests/testutil.o $(CH06_OBJ) \
                              $(UPTO05_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(BLAS_LIBS) $(CUDA_LIBS) $(LDLIBS) -o $@
+	$(link_suite)
+$(GPT_CUDA) $(BUILD)/tests/test_06_cuda: EXTRA_LIBS = $(BLAS_LIBS) $(CUDA_LIBS)
 
 cuda: $(GPT_CUDA) $(BUILD)/tests/test_06_cuda
 cuda-note:
@@ -205,19 +212,33 @@ run: deps
 	$(ATTENTION) --sample 300
 	$(MULTIHEAD) --sample 300
 	$(BLOCK) --sample 300
+	$(GPT) train --preset cpu-small
+	$(GPT) sample --ckpt $(RUNS)/05-gpt/cpu-small/best.safetensors --tokens 500
 	@$(MAKE) --no-print-directory plot
 
 # The validation curves of every chapter that has run, on one plot.
 PLOT_RUNS   = 01-bigram:bigram 02-self-attention:one-head 03-multihead:multi-head+ffn \
-              04-block:3-blocks
-PLOT_FOUND  = $(foreach r,$(PLOT_RUNS),$(if $(wildcard $(RUNS)/$(word 1,$(subst :, ,$(r)))/loss.csv),$(r)))
-PLOT_FILES  = $(foreach r,$(PLOT_FOUND),$(RUNS)/$(word 1,$(subst :, ,$(r)))/loss.csv)
+              04-block:3-blocks 05-gpt/cpu-small:gpt-cpu-small
+plot_dir    = $(word 1,$(subst :, ,$(1)))
+PLOT_FOUND  = $(foreach r,$(PLOT_RUNS),$(if $(wildcard $(RUNS)/$(call plot_dir,$(r))/loss.csv),$(r)))
+PLOT_FILES  = $(foreach r,$(PLOT_FOUND),$(RUNS)/$(call plot_dir,$(r))/loss.csv)
 PLOT_TITLES = $(foreach r,$(PLOT_FOUND),$(word 2,$(subst :, ,$(r))))
 plot:
 	@gnuplot -e "files='$(PLOT_FILES)'; titles='$(PLOT_TITLES)'; out='$(RUNS)/compare.png'" \
 	    common/plot/compare.gp && echo "plot: $(RUNS)/compare.png"
 	@gnuplot -e "files='$(PLOT_FILES)'; titles='$(PLOT_TITLES)'; term='dumb'" \
 	    common/plot/compare.gp
+
+# ---------------------------------------------------------------- speed
+# Benchmarks, never tests: timings depend on the machine. Each prints one
+# "bench ..." line per configuration, with the PyTorch peer's time and the
+# ratio where the peer can run (../shared/peer/).
+bench: deps
+	@$(MAKE) --no-print-directory $(GPT)
+	@GPT=$(GPT) 05-gpt/bench.sh
+bench-cuda:
+	@$(MAKE) --no-print-directory cuda
+	@GPT_CUDA=$(GPT_CUDA) 06-cuda/bench.sh
 
 # ---------------------------------------------------------------- tests
 # tests/run-suites.sh runs each suite under `timeout`, sums Check's totals,

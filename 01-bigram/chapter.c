@@ -2,6 +2,7 @@
 #include "chapter.h"
 
 #include <limits.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -23,6 +24,18 @@ options chapter_default_options(const char *out_dir) {
         .sample = 0,
         .temperature = 1.0,
     };
+}
+
+options chapter_attention_options(const char *out_dir) {
+    options o = chapter_default_options(out_dir);
+    o.iters = 5000;
+    o.lr = 1e-3;
+    o.eval_interval = 500;
+    o.n_embd = 32;
+    o.n_head = 4;
+    o.n_layer = 3;
+    o.dropout = 0.0;
+    return o;
 }
 
 int load_data(dataset *ds, const char *path, const char *program, error *e) {
@@ -121,6 +134,12 @@ int chapter_main(int argc, char **argv, const chapter *ch) {
         return EXIT_FAILURE;
     }
 
+    /* --threads (chapters that offer it): on a machine where other programs
+     * are busy, fewer threads than cores is faster, because at the end of
+     * every parallel loop each thread waits for the slowest one */
+    if (o.threads > 0)
+        omp_set_num_threads(o.threads);
+
     dataset ds;
     language_model lm = {0};
     train_state st = {0};
@@ -140,8 +159,8 @@ int chapter_main(int argc, char **argv, const chapter *ch) {
         goto fail;
     printf("%s: vocab %d, train %zu tokens, val %zu tokens, %zu parameters\n", ch->program,
            ds.tok.vocab_size, ds.n_train, ds.n_tokens - ds.n_train, lm.table->total);
-    printf("batch %d, block %d, lr %g, %ld steps, seed %ld\n", o.batch, o.block, o.lr, o.iters,
-           o.seed);
+    printf("batch %d, block %d, lr %g, %ld steps, seed %ld, OpenMP threads %d\n", o.batch, o.block,
+           o.lr, o.iters, o.seed, omp_get_max_threads());
 
     train_config cfg = chapter_train_config(&o, csv);
     train_result res;

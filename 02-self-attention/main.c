@@ -31,19 +31,14 @@ static void destroy(language_model *lm) {
 }
 
 int main(int argc, char **argv) {
-    options defaults = chapter_default_options("runs/02-self-attention");
-    defaults.iters = 5000;
-    defaults.lr = 1e-3;
-    defaults.eval_interval = 500;
-    defaults.n_embd = 32;
     chapter ch = {
         .program = "attention",
         .usage = "usage: 02-self-attention/attention [options]\n\n"
                  "Trains a language model with one causal self-attention head (token and\n"
                  "position embeddings -> query/key/value -> attention -> lm_head) and writes\n"
                  "OUT/loss.csv and OUT/loss.png.",
-        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N_EMBD,
-        .defaults = defaults,
+        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_THREADS | OPT_N_EMBD,
+        .defaults = chapter_attention_options("runs/02-self-attention"),
         .build = build,
         .destroy = destroy,
     };

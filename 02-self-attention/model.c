@@ -45,8 +45,8 @@ int attention_model_init(attention_model *m, int V, int C, int max_B, int max_T,
     if (lm_base_begin(b, V, C, max_B, max_T, e) != 0 ||
         param_table_declare(&b->table, "sa_head.", specs, N_HEAD_TENSORS, e) != 0 ||
         lm_base_finish(b, r, e) != 0 ||
-        param_table_view(&b->table, "sa_head.", specs, N_HEAD_TENSORS, b->params, &m->w, e) ||
-        param_table_view(&b->table, "sa_head.", specs, N_HEAD_TENSORS, b->grads, &m->g, e))
+        param_table_view(&b->table, "sa_head.", specs, N_HEAD_TENSORS, b->params, &m->w, e) != 0 ||
+        param_table_view(&b->table, "sa_head.", specs, N_HEAD_TENSORS, b->grads, &m->g, e) != 0)
         goto fail;
     float_arena count = {NULL, 0};
     layout(m, &count);
@@ -95,6 +95,7 @@ void attention_model_backward(attention_model *m) {
     size_t N = (size_t)B * T;
     memset(m->grad_acts, 0, m->n_grad_acts * sizeof *m->grad_acts);
     lm_base_head_backward(b, m->dh, m->h);
+    /* h = att @ v and att = causal softmax(q k^T / sqrt(C)), row by row */
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < B; i++) {
         size_t row = (size_t)i * T * C, tt = (size_t)i * T * T;
@@ -103,7 +104,8 @@ void attention_model_backward(attention_model *m) {
         attention_scores_backward(m->dq + row, m->dk + row, m->datt + tt, m->att + tt,
                                   m->q + row, m->k + row, T, C, C);
     }
-    /* x fed all three projections, so its gradient is the sum of three */
+    /* q, k, v = x @ Wq^T, x @ Wk^T, x @ Wv^T: x fed all three, so its
+     * gradient is the sum of three */
     linear_backward(b->dx, m->g.wq, NULL, m->dq, b->x, m->w.wq, N, C, C);
     linear_backward(b->dx, m->g.wk, NULL, m->dk, b->x, m->w.wk, N, C, C);
     linear_backward(b->dx, m->g.wv, NULL, m->dv, b->x, m->w.wv, N, C, C);

@@ -32,12 +32,6 @@ static void destroy(language_model *lm) {
 }
 
 int main(int argc, char **argv) {
-    options defaults = chapter_default_options("runs/03-multihead");
-    defaults.iters = 5000;
-    defaults.lr = 1e-3;
-    defaults.eval_interval = 500;
-    defaults.n_embd = 32;
-    defaults.n_head = 4;
     chapter ch = {
         .program = "multihead",
         .usage = "usage: 03-multihead/multihead [options]\n\n"
@@ -45,8 +39,9 @@ int main(int argc, char **argv) {
                  "projection and a feed-forward network (embeddings -> c_attn -> heads ->\n"
                  "c_proj -> Linear/ReLU/Linear -> lm_head) and writes OUT/loss.csv and\n"
                  "OUT/loss.png.",
-        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N_EMBD | OPT_N_HEAD | OPT_NO_FFN,
-        .defaults = defaults,
+        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_THREADS | OPT_N_EMBD | OPT_N_HEAD |
+                   OPT_NO_FFN,
+        .defaults = chapter_attention_options("runs/03-multihead"),
         .build = build,
         .destroy = destroy,
     };

@@ -55,26 +55,32 @@ static void layout(multihead_model *m, float_arena *a) {
     m->n_grad_acts = a->used - start;
 }
 
-/* Declares ("attn." and, with ffn, "mlp." tensors) or, with buffers, views. */
-static int middle_tensors(multihead_model *m, bool declare, error *e) {
-    lm_base *b = &m->base;
+/* The middle's tensors: "attn." always, "mlp." with the feed-forward
+ * network. Returns how many of the mlp specs apply. */
+static int middle_specs(const multihead_model *m, tensor_spec attn[N_ATTN_TENSORS],
+                        tensor_spec mlp[N_MLP_TENSORS]) {
+    attn_specs(m->base.C, attn);
+    mlp_specs(m->base.C, mlp);
+    return m->ffn ? N_MLP_TENSORS : 0;
+}
+
+static int declare_middle(multihead_model *m, error *e) {
     tensor_spec attn[N_ATTN_TENSORS], mlp[N_MLP_TENSORS];
-    attn_specs(b->C, attn);
-    mlp_specs(b->C, mlp);
-    int n_mlp = m->ffn ? N_MLP_TENSORS : 0;
-    if (declare)
-        return param_table_declare(&b->table, "attn.", attn, N_ATTN_TENSORS, e) ||
-                       param_table_declare(&b->table, "mlp.", mlp, n_mlp, e)
-                   ? -1
-                   : 0;
-    for (int i = 0; i < 2; i++) { /* point w into the parameters, g into the gradients */
-        float *buf = i ? b->grads : b->params;
-        multihead_weights *views = i ? &m->g : &m->w;
-        if (param_table_view(&b->table, "attn.", attn, N_ATTN_TENSORS, buf, views, e) != 0 ||
-            param_table_view(&b->table, "mlp.", mlp, n_mlp, buf, views, e) != 0)
-            return -1;
-    }
-    return 0;
+    int n_mlp = middle_specs(m, attn, mlp);
+    if (param_table_declare(&m->base.table, "attn.", attn, N_ATTN_TENSORS, e) != 0)
+        return -1;
+    return param_table_declare(&m->base.table, "mlp.", mlp, n_mlp, e);
+}
+
+/* Points views at the middle's tensors in buf (the parameters or the
+ * gradients). */
+static int view_middle(multihead_model *m, float *buf, multihead_weights *views, error *e) {
+    tensor_spec attn[N_ATTN_TENSORS], mlp[N_MLP_TENSORS];
+    int n_mlp = middle_specs(m, attn, mlp);
+    const param_table *pt = &m->base.table;
+    if (param_table_view(pt, "attn.", attn, N_ATTN_TENSORS, buf, views, e) != 0)
+        return -1;
+    return param_table_view(pt, "mlp.", mlp, n_mlp, buf, views, e);
 }
 
 static void init_weights(multihead_weights *w, int C, bool ffn, rng *r) {
@@ -93,9 +99,10 @@ int multihead_model_init(multihead_model *m, int V, int C, int NH, bool ffn, int
         return error_set(e, "n_embd %d is not divisible by n_head %d", C, NH);
     m->NH = NH;
     m->ffn = ffn;
-    if (lm_base_begin(&m->base, V, C, max_B, max_T, e) != 0 ||
-        middle_tensors(m, true, e) != 0 || lm_base_finish(&m->base, r, e) != 0 ||
-        middle_tensors(m, false, e) != 0)
+    lm_base *b = &m->base;
+    if (lm_base_begin(b, V, C, max_B, max_T, e) != 0 || declare_middle(m, e) != 0 ||
+        lm_base_finish(b, r, e) != 0 || view_middle(m, b->params, &m->w, e) != 0 ||
+        view_middle(m, b->grads, &m->g, e) != 0)
         goto fail;
     float_arena count = {NULL, 0};
     layout(m, &count);
@@ -147,15 +154,19 @@ void multihead_model_backward(multihead_model *m) {
     memset(m->grad_acts, 0, m->n_grad_acts * sizeof *m->grad_acts);
     lm_base_head_backward(b, m->ffn ? m->dmlp : m->dproj, top(m));
     if (m->ffn) {
+        /* mlp = relu @ Wfp^T + bfp;  relu = max(0, fc);  fc = proj @ Wfc^T + bfc */
         linear_backward(m->drelu, g->fc_proj_w, g->fc_proj_b, m->dmlp, m->relu, w->fc_proj_w,
                         N, FFN_MULT * C, C);
         relu_backward(m->dfc, m->fc, m->drelu, N * FFN_MULT * C);
         linear_backward(m->dproj, g->fc_w, g->fc_b, m->dfc, m->proj, w->fc_w, N, C,
                         FFN_MULT * C);
     }
+    /* proj = heads @ Wproj^T + bproj */
     linear_backward(m->dheads, g->proj_w, g->proj_b, m->dproj, m->heads, w->proj_w, N, C, C);
+    /* heads = att @ v, then att = causal softmax(q k^T / sqrt(hs)), head by head */
     multihead_mix_backward(m->datt, m->dqkv, m->dheads, m->att, m->qkv, B, T, C, NH);
     multihead_scores_backward(m->dqkv, m->datt, m->att, m->qkv, B, T, C, NH);
+    /* qkv = x @ Wattn^T */
     linear_backward(b->dx, g->attn_w, NULL, m->dqkv, b->x, w->attn_w, N, C, 3 * C);
     lm_base_embed_backward(b);
 }

@@ -143,28 +143,57 @@ void block_acts_free(block_acts *a) {
 
 /* ------------------------------------------------------------ forward, backward */
 
+/* Dropout at one site: returns the tensor the block reads on, the dropped
+ * copy when dropout is on, or the input itself when it is off (then there
+ * is nothing to copy and no mask to keep). */
+static const float *dropout_site(float *out, float *mask, const float *inp, size_t n, float p,
+                                 rng *r) {
+    if (p == 0.0f)
+        return inp;
+    dropout_forward(out, mask, inp, n, p, r);
+    return out;
+}
+
 void block_forward(const layer_ops *ops, const block_config *cfg, const block_weights *w,
                    block_acts *a, const float *x, int B, int T, bool training, rng *r) {
     int C = cfg->C, NH = cfg->NH, F = MLP_MULT * cfg->C;
     size_t N = (size_t)B * T, NC = N * C, TT = (size_t)B * NH * T * T;
     float p = training ? cfg->dropout : 0.0f;
+    a->dropout_on = p > 0.0f;
     /* communication: every position gathers from the ones before it */
     ops->layernorm_forward(a->ln_1, a->ln_1_mean, a->ln_1_rstd, x, w->ln_1_w, w->ln_1_b, N, C);
     ops->linear_forward(a->qkv, a->ln_1, w->attn_w, w->attn_b, N, C, 3 * C);
     ops->attention_scores_forward(a->att, a->qkv, B, T, C, NH);
-    dropout_forward(a->att_drop, a->att_mask, a->att, TT, p, r);
-    ops->attention_mix_forward(a->heads, a->att_drop, a->qkv, B, T, C, NH);
+    const float *att = dropout_site(a->att_drop, a->att_mask, a->att, TT, p, r);
+    ops->attention_mix_forward(a->heads, att, a->qkv, B, T, C, NH);
     ops->linear_forward(a->attn_proj, a->heads, w->attn_proj_w, w->attn_proj_b, N, C, C);
-    dropout_forward(a->attn_drop, a->attn_mask, a->attn_proj, NC, p, r);
-    residual_forward(a->res_1, x, a->attn_drop, NC);
+    residual_forward(a->res_1, x, dropout_site(a->attn_drop, a->attn_mask, a->attn_proj, NC, p, r),
+                     NC);
     /* computation: every position thinks about what it gathered, alone */
     ops->layernorm_forward(a->ln_2, a->ln_2_mean, a->ln_2_rstd, a->res_1, w->ln_2_w, w->ln_2_b,
                            N, C);
     ops->linear_forward(a->fc, a->ln_2, w->fc_w, w->fc_b, N, C, F);
     cfg->act->forward(a->fc_act, a->fc, N * F);
     ops->linear_forward(a->mlp_proj, a->fc_act, w->mlp_proj_w, w->mlp_proj_b, N, F, C);
-    dropout_forward(a->mlp_drop, a->mlp_mask, a->mlp_proj, NC, p, r);
-    residual_forward(a->out, a->res_1, a->mlp_drop, NC);
+    residual_forward(a->out, a->res_1,
+                     dropout_site(a->mlp_drop, a->mlp_mask, a->mlp_proj, NC, p, r), NC);
+}
+
+/* Zeroes the activation gradients that block_backward adds into (the
+ * layers accumulate with +=), for this batch's size only; the masks and
+ * statistics have no gradient, and the dropped copies only one when
+ * dropout was on. */
+static void zero_gradients(block_acts *d, bool dropout_on, size_t NC, size_t NF, size_t TT) {
+    struct {
+        float *p;
+        size_t n;
+    } grads[] = {{d->res_1, NC}, {d->mlp_proj, NC},   {d->fc_act, NF},    {d->fc, NF},
+                 {d->ln_2, NC},  {d->attn_proj, NC},  {d->heads, NC},     {d->att, TT},
+                 {d->qkv, 3 * NC}, {d->ln_1, NC},     {d->mlp_drop, NC},  {d->attn_drop, NC},
+                 {d->att_drop, TT}};
+    size_t n = sizeof grads / sizeof grads[0] - (dropout_on ? 0 : 3); /* the last 3: dropout */
+    for (size_t i = 0; i < n; i++)
+        memset(grads[i].p, 0, grads[i].n * sizeof *grads[i].p);
 }
 
 void block_backward(const layer_ops *ops, const block_config *cfg, const block_weights *w,
@@ -172,11 +201,19 @@ void block_backward(const layer_ops *ops, const block_config *cfg, const block_w
                     const float *dout, const float *x, int B, int T) {
     int C = cfg->C, NH = cfg->NH, F = MLP_MULT * cfg->C;
     size_t N = (size_t)B * T, NC = N * C, TT = (size_t)B * NH * T * T;
-    memset(d->buffer, 0, d->n_floats * sizeof *d->buffer);
+    zero_gradients(d, a->dropout_on, NC, N * F, TT);
+    /* With dropout off, each dropped tensor was its input itself (see
+     * dropout_site), so its gradient goes straight to the input's. */
+    bool on = a->dropout_on;
+    float *d_mlp_drop = on ? d->mlp_drop : d->mlp_proj;
+    float *d_attn_drop = on ? d->attn_drop : d->attn_proj;
+    float *d_att_drop = on ? d->att_drop : d->att;
+    const float *att_drop = on ? a->att_drop : a->att;
     /* out = res_1 + mlp_drop */
-    residual_backward(d->res_1, d->mlp_drop, dout, NC);
+    residual_backward(d->res_1, d_mlp_drop, dout, NC);
     /* mlp_drop = dropout(mlp_proj) */
-    dropout_backward(d->mlp_proj, d->mlp_drop, a->mlp_mask, NC);
+    if (on)
+        dropout_backward(d->mlp_proj, d->mlp_drop, a->mlp_mask, NC);
     /* mlp_proj = fc_act @ mlp_proj_w^T + mlp_proj_b */
     ops->linear_backward(d->fc_act, g->mlp_proj_w, g->mlp_proj_b, d->mlp_proj, a->fc_act,
                          w->mlp_proj_w, N, F, C);
@@ -188,17 +225,18 @@ void block_backward(const layer_ops *ops, const block_config *cfg, const block_w
     ops->layernorm_backward(d->res_1, g->ln_2_w, g->ln_2_b, d->ln_2, a->res_1, w->ln_2_w,
                             a->ln_2_mean, a->ln_2_rstd, N, C);
     /* res_1 = x + attn_drop */
-    residual_backward(dx, d->attn_drop, d->res_1, NC);
+    residual_backward(dx, d_attn_drop, d->res_1, NC);
     /* attn_drop = dropout(attn_proj) */
-    dropout_backward(d->attn_proj, d->attn_drop, a->attn_mask, NC);
+    if (on)
+        dropout_backward(d->attn_proj, d->attn_drop, a->attn_mask, NC);
     /* attn_proj = heads @ attn_proj_w^T + attn_proj_b */
     ops->linear_backward(d->heads, g->attn_proj_w, g->attn_proj_b, d->attn_proj, a->heads,
                          w->attn_proj_w, N, C, C);
     /* heads = att_drop @ v, head by head */
-    ops->attention_mix_backward(d->att_drop, d->qkv, d->heads, a->att_drop, a->qkv, B, T, C,
-                                NH);
+    ops->attention_mix_backward(d_att_drop, d->qkv, d->heads, att_drop, a->qkv, B, T, C, NH);
     /* att_drop = dropout(att) */
-    dropout_backward(d->att, d->att_drop, a->att_mask, TT);
+    if (on)
+        dropout_backward(d->att, d->att_drop, a->att_mask, TT);
     /* att = causal softmax(q k^T / sqrt(hs)) */
     ops->attention_scores_backward(d->qkv, d->att, a->att, a->qkv, B, T, C, NH);
     /* qkv = ln_1 @ attn_w^T + attn_b */

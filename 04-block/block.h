@@ -115,6 +115,8 @@ typedef struct {
     float *mlp_proj;                  /* (B,T,C)     mlp.c_proj output */
     float *mlp_mask, *mlp_drop;       /* (B,T,C) */
     float *out;                       /* (B,T,C)     res_1 + MLP: the block's output */
+    bool dropout_on;                  /* whether the last forward dropped anything: if
+                                       * not, the *_drop tensors were not written */
 } block_acts;
 
 /* Adds block `layer`'s tensors to pt as transformer.h.{layer}.* (biases

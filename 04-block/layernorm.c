@@ -38,8 +38,8 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
     }
 }
 
-void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                        const float *w, const float *mean, const float *rstd, size_t N, int C) {
+void layernorm_backward_params(float *dw, float *db, const float *dout, const float *inp,
+                               const float *mean, const float *rstd, size_t N, int C) {
     /* forward: out[n][c] = norm[n][c] * w[c] + b[c], summed over every row n
      * for the gains: one thread owns each column c and adds the rows in order */
 #pragma omp parallel for schedule(static)
@@ -54,6 +54,10 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
         if (db)
             db[c] += db_c;
     }
+}
+
+void layernorm_backward_input(float *dinp, const float *dout, const float *inp, const float *w,
+                              const float *mean, const float *rstd, size_t N, int C) {
     /* forward: norm = (x - mean) * rstd, with mean and rstd functions of the
      * whole row: each row is its own problem */
 #pragma omp parallel for schedule(static)
@@ -75,6 +79,12 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
             dx[c] += rs * (dy[c] * w[c] - dnorm_mean - norm * dnorm_norm_mean);
         }
     }
+}
+
+void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, const float *mean, const float *rstd, size_t N, int C) {
+    layernorm_backward_params(dw, db, dout, inp, mean, rstd, N, C);
+    layernorm_backward_input(dinp, dout, inp, w, mean, rstd, N, C);
 }
 
 void layernorm_init(float *w, float *b, int C) {

@@ -20,12 +20,22 @@
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                        const float *b, size_t N, int C);
 
-/* dinp (N,C) += ..., dw (C) += ..., db (C) += ... (db NULL when no bias). */
+/* dinp (N,C) += ..., dw (C) += ..., db (C) += ... (db NULL when no bias):
+ * the two halves below. */
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, const float *mean, const float *rstd, size_t N, int C);
 
 /* torch.nn.LayerNorm's initialisation: w = 1 and b = 0 (b may be NULL), so a
  * fresh layernorm only normalises. */
 void layernorm_init(float *w, float *b, int C);
+
+/* The gains' gradients: dw (C) += sum over rows of dout * norm, db (C) +=
+ * sum of dout (db may be NULL). */
+void layernorm_backward_params(float *dw, float *db, const float *dout, const float *inp,
+                               const float *mean, const float *rstd, size_t N, int C);
+
+/* The input's gradient: dinp (N,C) += ..., row by row. */
+void layernorm_backward_input(float *dinp, const float *dout, const float *inp, const float *w,
+                              const float *mean, const float *rstd, size_t N, int C);
 
 #endif

@@ -39,23 +39,15 @@ static void destroy(language_model *lm) {
 }
 
 int main(int argc, char **argv) {
-    options defaults = chapter_default_options("runs/04-block");
-    defaults.iters = 5000;
-    defaults.lr = 1e-3;
-    defaults.eval_interval = 500;
-    defaults.n_embd = 32;
-    defaults.n_head = 4;
-    defaults.n_layer = 3;
-    defaults.dropout = 0.0;
     chapter ch = {
         .program = "block",
         .usage = "usage: 04-block/block [options]\n\n"
                  "Trains a stack of transformer blocks (pre-layernorm, multi-head attention\n"
                  "and a ReLU MLP, each with a residual connection; a final layernorm; lm_head)\n"
                  "and writes OUT/loss.csv and OUT/loss.png.",
-        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N_EMBD | OPT_N_HEAD | OPT_N_LAYER |
-                   OPT_DROPOUT,
-        .defaults = defaults,
+        .options = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_THREADS | OPT_N_EMBD | OPT_N_HEAD |
+                   OPT_N_LAYER | OPT_DROPOUT,
+        .defaults = chapter_attention_options("runs/04-block"),
         .build = build,
         .destroy = destroy,
     };

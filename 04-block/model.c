@@ -50,11 +50,9 @@ static int view_middle(transformer_model *m, error *e) {
         if (block_view(&m->w[l], pt, m->base.params, l, &c->block, e) != 0 ||
             block_view(&m->g[l], pt, m->base.grads, l, &c->block, e) != 0)
             return -1;
-    return param_table_view(pt, "transformer.ln_f.", fin, n_fin, m->base.params, &m->fw, e) ||
-                   param_table_view(pt, "transformer.ln_f.", fin, n_fin, m->base.grads, &m->fg,
-                                    e)
-               ? -1
-               : 0;
+    if (param_table_view(pt, "transformer.ln_f.", fin, n_fin, m->base.params, &m->fw, e) != 0)
+        return -1;
+    return param_table_view(pt, "transformer.ln_f.", fin, n_fin, m->base.grads, &m->fg, e);
 }
 
 /* Everything the forward and backward passes write, for the largest batch. */

@@ -35,4 +35,13 @@ void attention_fast_mix_backward(float *datt, float *dqkv, const float *dout, co
 void attention_fast_scores_backward(float *dqkv, float *datt, const float *att,
                                     const float *qkv, int B, int T, int C, int NH);
 
+/* As layernorm_backward (04-block/layernorm.h). The input's gradient is
+ * chapter 04's row loop; the gains' gradient sums down columns, which the
+ * reference does one column at a time (a cache line per element); here
+ * each task owns a block of adjacent columns and walks the rows, reading
+ * them contiguously and in SIMD. */
+void layernorm_fast_backward(float *dinp, float *dw, float *db, const float *dout,
+                             const float *inp, const float *w, const float *mean,
+                             const float *rstd, size_t N, int C);
+
 #endif

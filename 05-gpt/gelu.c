@@ -31,41 +31,6 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
 
 /* ---------------------------------------------------------------- fast */
 
-/* exp(y) = 2^k * exp(r) with k = round(y / ln 2) and |r| <= ln(2)/2; exp(r)
- * by its Taylor series to r^7 (error < 1e-8 on that interval), 2^k by
- * writing k straight into a float's exponent bits. */
-#define LOG2E 1.44269504088896341f
-#define LN2_HI 0.693145751953125f      /* ln 2 split in two, so that k * LN2_HI */
-#define LN2_LO 1.42860682030941723e-6f /* is exact and the rest is tiny */
-#define EXP_UNDERFLOW (-87.0f)         /* below this exp(y) is not a normal float */
-#define ROUNDING_SHIFT 12582912.0f    /* 1.5 * 2^23: adding it rounds to an integer */
-#define FLOAT_EXP_BIAS 127
-#define FLOAT_MANTISSA_BITS 23
-
-/* static inline so the loops below inline it and stay vectorisable */
-static inline float exp_nonpositive(float y) {
-    /* written so that a NaN (which fails every comparison) is clamped too:
-     * converting a NaN k to an integer below is undefined behaviour (GELU's
-     * output for a NaN input is NaN all the same: it is x times this) */
-    y = y >= EXP_UNDERFLOW ? y : EXP_UNDERFLOW;
-    /* round to nearest without a library call: at 1.5 * 2^23 a float has no
-     * fraction bits left, so the addition itself rounds */
-    float k = (y * LOG2E + ROUNDING_SHIFT) - ROUNDING_SHIFT;
-    float r = (y - k * LN2_HI) - k * LN2_LO;
-    float p = 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    int32_t bits = ((int32_t)k + FLOAT_EXP_BIAS) << FLOAT_MANTISSA_BITS;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
-
 float exp_approx(float y) { return exp_nonpositive(y); }
 
 /* erf(z) for z >= 0 in two pieces, both least-squares fits made for this

@@ -8,48 +8,33 @@
 #include "cuda_layers.h"
 
 #define NORM_BLOCKS 1024
-#define NORM_THREADS 256
 #define CLIP_EPS 1e-6f /* as torch's clip_grad_norm_ and common/adamw.c */
 
 /* Stage 1: block b sums the squares of its grid-strided slice. */
 __global__ void sumsq_partial_kernel(float *partial, const float *g, size_t n) {
-    __shared__ float part[NORM_THREADS];
     float s = 0.0f;
-    for (size_t i = (size_t)blockIdx.x * NORM_THREADS + threadIdx.x; i < n;
-         i += (size_t)NORM_BLOCKS * NORM_THREADS)
+    for (size_t i = (size_t)blockIdx.x * BLOCK_SUM_THREADS + threadIdx.x; i < n;
+         i += (size_t)NORM_BLOCKS * BLOCK_SUM_THREADS)
         s += g[i] * g[i];
-    part[threadIdx.x] = s;
-    __syncthreads();
-    for (int stride = NORM_THREADS / 2; stride > 0; stride /= 2) {
-        if (threadIdx.x < stride)
-            part[threadIdx.x] += part[threadIdx.x + stride];
-        __syncthreads();
-    }
+    s = block_sum(s);
     if (threadIdx.x == 0)
-        partial[blockIdx.x] = part[0];
+        partial[blockIdx.x] = s;
 }
 
 /* Stage 2: one block adds the partial sums. */
 __global__ void sumsq_final_kernel(float *out, const float *partial) {
-    __shared__ float part[NORM_THREADS];
     float s = 0.0f;
-    for (int i = threadIdx.x; i < NORM_BLOCKS; i += NORM_THREADS)
+    for (int i = threadIdx.x; i < NORM_BLOCKS; i += BLOCK_SUM_THREADS)
         s += partial[i];
-    part[threadIdx.x] = s;
-    __syncthreads();
-    for (int stride = NORM_THREADS / 2; stride > 0; stride /= 2) {
-        if (threadIdx.x < stride)
-            part[threadIdx.x] += part[threadIdx.x + stride];
-        __syncthreads();
-    }
+    s = block_sum(s);
     if (threadIdx.x == 0)
-        *out = part[0];
+        *out = s;
 }
 
 extern "C" void grad_sumsq_cuda(float *out, float *partial, const float *g, size_t n) {
-    sumsq_partial_kernel<<<NORM_BLOCKS, NORM_THREADS>>>(partial, g, n);
+    sumsq_partial_kernel<<<NORM_BLOCKS, BLOCK_SUM_THREADS>>>(partial, g, n);
     LAUNCH_CHECK();
-    sumsq_final_kernel<<<1, NORM_THREADS>>>(out, partial);
+    sumsq_final_kernel<<<1, BLOCK_SUM_THREADS>>>(out, partial);
     LAUNCH_CHECK();
 }
 

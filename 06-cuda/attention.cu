@@ -26,18 +26,34 @@
 
 #define SOFTMAX_ROWS_PER_BLOCK 8
 
+/* Element i of a (B,NH,T,hs) tensor, as coordinates. */
+typedef struct {
+    int b, h, t, d;
+} head_coords;
+
+__device__ inline head_coords coords_of(size_t i, int T, int NH, int hs) {
+    head_coords c;
+    c.d = (int)(i % hs);
+    c.t = (int)((i / hs) % T);
+    c.h = (int)((i / ((size_t)hs * T)) % NH);
+    c.b = (int)(i / ((size_t)hs * T * NH));
+    return c;
+}
+
+/* Where that element sits in a (B,T,width) row-major tensor whose rows hold
+ * the heads side by side (width C for outputs, 3C for qkv's q third). */
+__device__ inline size_t flat_at(head_coords c, int T, int hs, int NH, int width) {
+    return ((size_t)c.b * T + c.t) * width + (size_t)c.h * hs + c.d;
+}
+
 /* qkv (B,T,3,NH,hs) -> q, k, v (B,NH,T,hs); one thread per element of q. */
 __global__ void permute_kernel(float *q, float *k, float *v, const float *qkv, int B, int T,
                                int NH, int hs) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)B * NH * T * hs)
         return;
-    int d = (int)(i % hs);
-    int t = (int)((i / hs) % T);
-    int h = (int)((i / ((size_t)hs * T)) % NH);
-    int b = (int)(i / ((size_t)hs * T * NH));
     int C = NH * hs;
-    size_t src = ((size_t)b * T + t) * 3 * C + (size_t)h * hs + d;
+    size_t src = flat_at(coords_of(i, T, NH, hs), T, hs, NH, 3 * C);
     q[i] = qkv[src];
     k[i] = qkv[src + C];
     v[i] = qkv[src + 2 * C];
@@ -49,12 +65,8 @@ __global__ void unpermute_qkv_kernel(float *qkv, const float *q, const float *k,
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)B * NH * T * hs)
         return;
-    int d = (int)(i % hs);
-    int t = (int)((i / hs) % T);
-    int h = (int)((i / ((size_t)hs * T)) % NH);
-    int b = (int)(i / ((size_t)hs * T * NH));
     int C = NH * hs;
-    size_t dst = ((size_t)b * T + t) * 3 * C + (size_t)h * hs + d;
+    size_t dst = flat_at(coords_of(i, T, NH, hs), T, hs, NH, 3 * C);
     qkv[dst] = q[i];
     qkv[dst + C] = k[i];
     qkv[dst + 2 * C] = v[i];
@@ -67,11 +79,7 @@ __global__ void heads_kernel(float *dst, const float *src, int B, int T, int NH,
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)B * NH * T * hs)
         return;
-    int d = (int)(i % hs);
-    int t = (int)((i / hs) % T);
-    int h = (int)((i / ((size_t)hs * T)) % NH);
-    int b = (int)(i / ((size_t)hs * T * NH));
-    size_t j = ((size_t)b * T + t) * NH * hs + (size_t)h * hs + d;
+    size_t j = flat_at(coords_of(i, T, NH, hs), T, hs, NH, NH * hs);
     if (to_heads)
         dst[i] = src[j];
     else

@@ -6,7 +6,6 @@
 #include "cuda_layers.h"
 
 #define ROWS_PER_BLOCK 8
-#define REDUCE_THREADS 1024
 
 __global__ void crossentropy_forward_kernel(float *probs, float *losses, const float *logits,
                                             const int *targets, int N, int V) {
@@ -53,26 +52,19 @@ extern "C" void crossentropy_backward_cuda(float *dlogits, const float *probs, c
     LAUNCH_CHECK();
 }
 
-/* One block sums x in a fixed order: each thread a strided slice, then a
- * tree in shared memory. The same order every time: deterministic. */
+/* One block sums x in a fixed order: each thread a strided slice, then
+ * block_sum's tree. The same order every time: deterministic. */
 __global__ void sum_kernel(float *out, const float *x, int n) {
-    __shared__ float part[REDUCE_THREADS];
     float s = 0.0f;
-    for (int i = threadIdx.x; i < n; i += REDUCE_THREADS)
+    for (int i = threadIdx.x; i < n; i += BLOCK_SUM_THREADS)
         s += x[i];
-    part[threadIdx.x] = s;
-    __syncthreads();
-    for (int stride = REDUCE_THREADS / 2; stride > 0; stride /= 2) {
-        if (threadIdx.x < stride)
-            part[threadIdx.x] += part[threadIdx.x + stride];
-        __syncthreads();
-    }
+    s = block_sum(s);
     if (threadIdx.x == 0)
-        *out = part[0];
+        *out = s;
 }
 
 extern "C" float mean_cuda(const float *x, int n, float *scratch) {
-    sum_kernel<<<1, REDUCE_THREADS>>>(scratch, x, n);
+    sum_kernel<<<1, BLOCK_SUM_THREADS>>>(scratch, x, n);
     LAUNCH_CHECK();
     float sum;
     CUDA_CHECK(cudaMemcpy(&sum, scratch, sizeof sum, cudaMemcpyDeviceToHost));

@@ -47,6 +47,22 @@ __device__ inline float warp_max(float x) {
     return x;
 }
 
+/* Sum over a block of BLOCK_SUM_THREADS threads (every thread passes its
+ * partial sum; thread 0 gets the total), in a fixed order: a tree in shared
+ * memory, so the result is the same every run. */
+#define BLOCK_SUM_THREADS 256
+__device__ inline float block_sum(float x) {
+    __shared__ float part[BLOCK_SUM_THREADS];
+    part[threadIdx.x] = x;
+    __syncthreads();
+    for (int stride = BLOCK_SUM_THREADS / 2; stride > 0; stride /= 2) {
+        if (threadIdx.x < stride)
+            part[threadIdx.x] += part[threadIdx.x + stride];
+        __syncthreads();
+    }
+    return part[0];
+}
+
 /* Dropout on the GPU needs a random number per element that any thread can
  * compute on its own, in any order: a hash of (seed, index) rather than a
  * stream. The forward pass and the backward pass recompute the same mask

@@ -105,6 +105,33 @@ expect_file_starts() {
     if [ -f "$1" ] && [ "$(head -n1 "$1")" = "$2" ]; then ok; else not_ok "$1 does not start with '$2'"; fi
 }
 
+# expect_chapter_program PROGRAM USAGE [OPTION...]: what every chapter's
+# program must do: --help prints the usage; a short run on a fixture (with
+# the extra OPTIONs) ends with the `final step=...` line, prints a sample,
+# and writes loss.csv with its header and one row per evaluation; a few bad
+# options are one clear error line each.
+expect_chapter_program() {
+    program=$1 usage=$2
+    shift 2
+    text="$TMP/text.txt"
+    [ -f "$text" ] || make_fixture_text "$text"
+    expect_ok "$program" --help
+    expect_stdout "^usage: $usage"
+    expect_stdout "--iters N"
+    rm -rf "$TMP/run"
+    expect_ok "$program" --data "$text" --iters 30 --eval-interval 10 --eval-iters 2 \
+        --out "$TMP/run" --sample 50 "$@"
+    expect_last_line "^final step=30 train_loss=[0-9]+\.[0-9]{4} val_loss=[0-9]+\.[0-9]{4}$"
+    expect_stdout "^--- sample \(50 characters\) ---$"
+    expect_file_starts "$TMP/run/loss.csv" "step,train_loss,val_loss,lr,ms_per_iter,tokens_per_s"
+    rows=$(wc -l <"$TMP/run/loss.csv")
+    if [ "$rows" -eq 5 ]; then ok; else not_ok "loss.csv has $rows lines, expected 5 (header + steps 0,10,20,30)"; fi
+    expect_error "unknown option '--bogus'" "$program" --bogus
+    expect_error "option '--iters' needs a value" "$program" --iters
+    expect_error "--iters: 'ten' is not a whole number" "$program" --iters ten
+    expect_error "--lr: -1 is out of range" "$program" --lr -1
+}
+
 finish() {
     passed=$((checks - failures))
     pct=0

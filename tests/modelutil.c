@@ -63,7 +63,6 @@ static double tensor_error(model_ctx *c, const tensor_info *t, const float *g, s
 }
 
 void assert_model_gradients(model_ctx *c, size_t max_elems, int n_dirs, float eps) {
-    omp_set_num_threads(1);
     fill_gradients(c);
     language_model *lm = &c->lm;
     const param_table *pt = lm->table;
@@ -82,7 +81,6 @@ void assert_model_gradients(model_ctx *c, size_t max_elems, int n_dirs, float ep
 }
 
 void assert_checker_catches_errors(model_ctx *c, const char *tensor, float eps) {
-    omp_set_num_threads(1);
     fill_gradients(c);
     const tensor_info *t = param_table_find(c->lm.table, tensor);
     ck_assert_ptr_nonnull(t);

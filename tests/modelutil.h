@@ -39,8 +39,7 @@ void random_batch(int *x, int *y, size_t n, int V, rng *r);
 /* Fills grads by one forward and backward pass, then checks up to
  * max_elems elements of every parameter tensor against finite differences
  * with step eps (kink-aware when c->piece is set), and, for smooth models,
- * n_dirs random directions over all parameters. Runs on one thread (the
- * thread test is separate). GRAD_VERBOSE=1 in the environment prints each
+ * n_dirs random directions over all parameters. GRAD_VERBOSE=1 in the environment prints each
  * tensor's error. */
 void assert_model_gradients(model_ctx *c, size_t max_elems, int n_dirs, float eps);
 

@@ -401,11 +401,4 @@ static Suite *attention_suite(void) {
     return s;
 }
 
-int main(void) {
-    /* no OpenMP here before the runner forks (TOOLCHAIN.md, section 2) */
-    SRunner *sr = srunner_create(attention_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(attention_suite()); }

@@ -82,7 +82,6 @@ START_TEST(test_multihead_gradient) {
     fill_normal(qkv, N * 3 * C, 1.0f, &r);
     fill_normal(probe, N * C, 1.0f, &r);
     mh_ctx c = {qkv, att, out, probe};
-    omp_set_num_threads(1);
     mh_backward(&c, dqkv);
     ck_assert_double_lt(
         grad_check_elements(mh_objective, &c, qkv, dqkv, N * 3 * C, N * 3 * C, EPS), GRAD_TOL);
@@ -302,11 +301,4 @@ static Suite *multihead_suite(void) {
     return s;
 }
 
-int main(void) {
-    /* no OpenMP here before the runner forks (TOOLCHAIN.md, section 2) */
-    SRunner *sr = srunner_create(multihead_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(multihead_suite()); }

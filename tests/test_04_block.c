@@ -305,7 +305,6 @@ static void block_gradients(block_fixture *f) {
 
 /* Every tensor of the block and its input, kink-aware. */
 static void assert_block_gradients(block_fixture *f) {
-    omp_set_num_threads(1);
     block_gradients(f);
     size_t skipped;
     for (int i = 0; i < f->pt.n_tensors; i++) {
@@ -621,11 +620,4 @@ static Suite *block_suite(void) {
     return s;
 }
 
-int main(void) {
-    /* no OpenMP here before the runner forks (TOOLCHAIN.md, section 2) */
-    SRunner *sr = srunner_create(block_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(block_suite()); }

@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,6 +368,51 @@ START_TEST(test_param_table) {
     ck_assert_uint_eq(t->size, 32);
     ck_assert_ptr_null(param_table_find(&pt, "nope"));
     param_table_free(&pt);
+}
+END_TEST
+
+START_TEST(test_tensor_specs_and_views) {
+    /* one table of specs declares the tensors and points a struct at them,
+     * in the parameters and, with the same offsets, in the gradients */
+    typedef struct {
+        float *w, *b;
+    } views;
+    const tensor_spec specs[] = {
+        {"weight", 3, 4, offsetof(views, w)},
+        {"bias", 3, 0, offsetof(views, b)},
+    };
+    param_table pt = {0};
+    error e;
+    ck_assert_int_eq(param_table_add(&pt, 1, 5, 0, "before"), 0);
+    ck_assert_int_eq(param_table_declare(&pt, "layer.2.", specs, 2, &e), 0);
+    const tensor_info *t = param_table_find(&pt, "layer.2.weight");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->ndim, 2);
+    ck_assert_uint_eq(t->offset, 5);
+    ck_assert_uint_eq(pt.total, 5 + 12 + 3);
+    float params[20], grads[20];
+    views p, g;
+    ck_assert_int_eq(param_table_view(&pt, "layer.2.", specs, 2, params, &p, &e), 0);
+    ck_assert_int_eq(param_table_view(&pt, "layer.2.", specs, 2, grads, &g, &e), 0);
+    ck_assert_ptr_eq(p.w, params + 5);
+    ck_assert_ptr_eq(p.b, params + 17);
+    ck_assert_ptr_eq(g.b, grads + 17);
+    ck_assert_int_eq(param_table_view(&pt, "layer.3.", specs, 2, params, &p, &e), -1);
+    ck_assert_str_eq(e.msg, "no tensor named layer.3.weight was declared");
+    param_table_free(&pt);
+}
+END_TEST
+
+START_TEST(test_arena_counts_then_hands_out) {
+    float_arena count = {NULL, 0};
+    ck_assert_ptr_null(arena_take(&count, 10));
+    ck_assert_ptr_null(arena_take(&count, 6));
+    ck_assert_uint_eq(count.used, 16);
+    float buf[16];
+    float_arena real = {buf, 0};
+    ck_assert_ptr_eq(arena_take(&real, 10), buf);
+    ck_assert_ptr_eq(arena_take(&real, 6), buf + 10);
+    ck_assert_uint_eq(real.used, count.used);
 }
 END_TEST
 
@@ -838,6 +884,8 @@ static Suite *common_suite(void) {
 
     tc = tcase_create("plumbing");
     tcase_add_test(tc, test_param_table);
+    tcase_add_test(tc, test_tensor_specs_and_views);
+    tcase_add_test(tc, test_arena_counts_then_hands_out);
     tcase_add_test(tc, test_cli_good_values);
     tcase_add_loop_test(tc, test_cli_bad_values, 0,
                         (int)(sizeof BAD_OPTIONS / sizeof BAD_OPTIONS[0]));

@@ -1,19 +1,15 @@
 /* testutil.c - see testutil.h. */
 #include "testutil.h"
 
+#include <check.h>
+#include <omp.h>
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int run_suite(Suite *s) {
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
 
 const char *test_tmpdir(void) {
     static char path[512];
@@ -202,4 +198,13 @@ float rel_diff(const float *a, const float *b, size_t n) {
     for (size_t i = 0; i < n; i++)
         scale = fmaxf(scale, fabsf(a[i]));
     return max_abs_diff(a, b, n) / (scale > 0.0f ? scale : 1.0f);
+}
+
+int run_suite(Suite *s) {
+    omp_set_num_threads(1); /* sets a default the forked tests inherit; starts no thread */
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -11,8 +11,18 @@
 
 #include "../common/rng.h"
 
-/* Runs every test of suite s (freeing it) and returns main's exit status:
- * EXIT_FAILURE if any failed. Each suite's main() is just this call. */
+/* Forward declaration of Check's suite type (check.h defines it). */
+typedef struct Suite Suite;
+
+/* Runs the suite (forking each test, CK_NORMAL output) and returns the
+ * process exit status: EXIT_FAILURE if any check failed. Call it straight
+ * from main: no OpenMP parallel region may run before the runner forks
+ * (TOOLCHAIN.md, section 2).
+ *
+ * Every test starts with OpenMP set to one thread: the claims are about the
+ * arithmetic, and on a busy 2-core machine two spinning threads that wait
+ * for each other at every loop can make a 0.1 s test take seconds. The
+ * tests about threads ask for two themselves. */
 int run_suite(Suite *s);
 
 /* ---- fixtures: tests never touch data/ or runs/ ---- */
