@@ -244,6 +244,27 @@ static float loss_and_grads(gpt *m, const int *x, const int *y, int B, int T) {
     return loss;
 }
 
+START_TEST(test_attention_passes_nan_on) {
+    /* a NaN in a query or a key (from a corrupt weight, an overflow) must
+     * reach the loss, which then stops training: the softmax must not turn
+     * it into ordinary weights (its fast exp clamps a NaN) */
+    enum { B = 1, T = 4, C = 8, NH = 2, ROW = 3 * C };
+    float qkv[B * T * ROW], att[B * NH * T * T];
+    for (int i = 0; i < B * T * ROW; i++)
+        qkv[i] = 0.1f * (float)(i % 7);
+    qkv[2 * ROW] = NAN;         /* the query of position 2, head 0 */
+    qkv[1 * ROW + C + 5] = NAN; /* the key of position 1, head 1 */
+    attention_fast_scores_forward(att, qkv, B, T, C, NH);
+    const float *head0 = att, *head1 = att + T * T;
+    ck_assert_float_finite(head0[1 * T + 1]);
+    for (int s = 0; s <= 2; s++)
+        ck_assert_float_nan(head0[2 * T + s]);
+    ck_assert_float_finite(head1[0]);  /* position 0 cannot see key 1 */
+    ck_assert_float_nan(head1[1 * T]); /* every later one can */
+    ck_assert_float_nan(head1[3 * T + 3]);
+}
+END_TEST
+
 /* Makes the tiny model's weights larger than N(0, 0.02), so every path
  * (layernorm gains, attention patterns) carries a real gradient. */
 static void spread_weights(gpt *m, rng *r) {
@@ -712,6 +733,7 @@ static Suite *gpt_suite(void) {
     tc = tcase_create("fast kernels");
     tcase_add_test(tc, test_fast_linear_equals_reference);
     tcase_add_test(tc, test_fast_attention_equals_reference);
+    tcase_add_test(tc, test_attention_passes_nan_on);
     tcase_add_test(tc, test_fast_model_equals_reference);
     tcase_add_test(tc, test_thread_count_does_not_change_results);
     suite_add_tcase(s, tc);
