@@ -164,32 +164,31 @@ int safetensors_properties(const uint8_t *data, size_t len, char why[PROPERTY_WH
 /* A file of this process's own to hand the bytes to gpt_open, which reads
  * a path as the programs do. It is rewritten for every input, so it lives
  * in memory (/dev/shm) where the machine has that, unless TMPDIR says
- * otherwise: twice the inputs per second of a disk. */
+ * otherwise: twice the inputs per second of a disk. Its name is removed as
+ * soon as it is made, so nothing is left behind even when a broken
+ * property aborts the fuzzer; the open descriptor keeps the file, and
+ * Linux's /proc/self/fd/N names it. */
 #define MEMORY_FS "/dev/shm"
-static char scratch_dir[256], scratch_path[300];
-
-static void remove_scratch(void) {
-    unlink(scratch_path);
-    rmdir(scratch_dir);
-}
+static int scratch_fd = -1;
+static char scratch_path[64];
 
 static const char *write_scratch(const uint8_t *data, size_t len, char *why) {
-    if (!scratch_dir[0]) {
+    if (scratch_fd < 0) {
         const char *tmp = getenv("TMPDIR");
         if (!tmp || !*tmp)
             tmp = access(MEMORY_FS, W_OK) == 0 ? MEMORY_FS : "/tmp";
-        snprintf(scratch_dir, sizeof scratch_dir, "%s/fuzz-checkpoint-XXXXXX", tmp);
-        if (!mkdtemp(scratch_dir)) {
-            scratch_dir[0] = '\0';
-            property_broken(why, "cannot make a scratch directory");
+        char name[300];
+        snprintf(name, sizeof name, "%s/fuzz-checkpoint-XXXXXX", tmp);
+        scratch_fd = mkstemp(name);
+        if (scratch_fd < 0) {
+            property_broken(why, "cannot make a scratch file in %s", tmp);
             return NULL;
         }
-        snprintf(scratch_path, sizeof scratch_path, "%s/x.safetensors", scratch_dir);
-        atexit(remove_scratch);
+        unlink(name);
+        snprintf(scratch_path, sizeof scratch_path, "/proc/self/fd/%d", scratch_fd);
     }
-    FILE *f = fopen(scratch_path, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-        property_broken(why, "cannot write %s", scratch_path);
+    if (ftruncate(scratch_fd, 0) != 0 || pwrite(scratch_fd, data, len, 0) != (ssize_t)len) {
+        property_broken(why, "cannot write the scratch file %s", scratch_path);
         return NULL;
     }
     return scratch_path;
