@@ -138,7 +138,11 @@ static void causal_softmax_rows(float *att, int T) {
         float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
         for (int s = 0; s <= t; s++) {
-            row[s] = exp_nonpositive(row[s] - max); /* vectorises, unlike expf */
+            /* exp_nonpositive vectorises, unlike expf, but turns a NaN
+             * score into a weight near 0: keep it a NaN, so that it
+             * reaches the loss and stops training */
+            float d = row[s] - max;
+            row[s] = isnan(d) ? d : exp_nonpositive(d);
             sum += row[s];
         }
         float inv = 1.0f / sum;

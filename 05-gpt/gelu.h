@@ -49,8 +49,10 @@ void gelu_fast_backward(float *dinp, const float *inp, const float *dout, size_t
  * function call per element would stop the vectoriser). */
 static inline float exp_nonpositive(float y) {
     /* written so that a NaN (which fails every comparison) is clamped too:
-     * converting a NaN k to an integer below is undefined behaviour (GELU's
-     * output for a NaN input is NaN all the same: it is x times this) */
+     * converting a NaN k to an integer below is undefined behaviour. So a
+     * NaN comes out as exp(-87), not as a NaN: a caller that must pass NaNs
+     * on checks for them itself (GELU's output is x times this, which does;
+     * the softmax checks each score) */
     y = y >= EXP_UNDERFLOW ? y : EXP_UNDERFLOW;
     /* round to nearest without a library call: at 1.5 * 2^23 a float has no
      * fraction bits left, so the addition itself rounds */

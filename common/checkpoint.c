@@ -608,31 +608,35 @@ static int by_name(const void *a, const void *b) {
     return strcmp(((const st_tensor *)a)->name, ((const st_tensor *)b)->name);
 }
 
-/* Sorts the tensors by name, so that a name given twice shows up as two
- * neighbours and safetensors_find is a binary search: a header of a
- * million entries then costs n log n string comparisons, where checking
- * every name against all the others would cost n^2 (hours). */
-static int sort_names(safetensors *st, error *e) {
-    if (st->n_tensors > 1)
-        qsort(st->tensors, (size_t)st->n_tensors, sizeof *st->tensors, by_name);
-    for (int i = 1; i < st->n_tensors; i++)
-        if (strcmp(st->tensors[i - 1].name, st->tensors[i].name) == 0)
-            return error_set(e, "tensor '%s' appears twice", st->tensors[i].name);
-    return 0;
-}
-
 static int by_key(const void *a, const void *b) {
     return strcmp(((const st_meta *)a)->key, ((const st_meta *)b)->key);
 }
 
-/* The same for the metadata: a key given twice (n_layer "1", then n_layer
- * "60000") is an error, not a guess at which one the writer meant. */
-static int sort_keys(safetensors *st, error *e) {
-    if (st->n_meta > 1)
-        qsort(st->meta, (size_t)st->n_meta, sizeof *st->meta, by_key);
-    for (int i = 1; i < st->n_meta; i++)
-        if (strcmp(st->meta[i - 1].key, st->meta[i].key) == 0)
-            return error_set(e, "metadata key '%s' appears twice", st->meta[i].key);
+/* Sorts n items of `size` bytes with cmp and returns the index of one that
+ * equals the one before it, or -1. Sorted, a name given twice shows up as
+ * two neighbours, and lookups are binary searches: a header of a million
+ * entries costs n log n string comparisons, where checking every name
+ * against all the others would cost n^2 (hours). */
+static int sort_find_twice(void *items, int n, size_t size,
+                           int (*cmp)(const void *, const void *)) {
+    if (n > 1)
+        qsort(items, (size_t)n, size, cmp);
+    const char *p = items;
+    for (int i = 1; i < n; i++)
+        if (cmp(p + (size_t)(i - 1) * size, p + (size_t)i * size) == 0)
+            return i;
+    return -1;
+}
+
+/* Tensor names and metadata keys are unique: of a name or a key given
+ * twice (n_layer "1", then n_layer "60000"), which would count? */
+static int sort_and_check_unique(safetensors *st, error *e) {
+    int twice = sort_find_twice(st->tensors, st->n_tensors, sizeof *st->tensors, by_name);
+    if (twice >= 0)
+        return error_set(e, "tensor '%s' appears twice", st->tensors[twice].name);
+    twice = sort_find_twice(st->meta, st->n_meta, sizeof *st->meta, by_key);
+    if (twice >= 0)
+        return error_set(e, "metadata key '%s' appears twice", st->meta[twice].key);
     return 0;
 }
 
@@ -705,7 +709,7 @@ int safetensors_parse(safetensors *st, unsigned char *bytes, size_t len, error *
             return -1;
         }
     }
-    if (sort_names(st, e) != 0 || sort_keys(st, e) != 0 || check_tiling(st, e) != 0) {
+    if (sort_and_check_unique(st, e) != 0 || check_tiling(st, e) != 0) {
         safetensors_free(st);
         return -1;
     }

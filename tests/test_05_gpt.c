@@ -244,6 +244,27 @@ static float loss_and_grads(gpt *m, const int *x, const int *y, int B, int T) {
     return loss;
 }
 
+START_TEST(test_attention_passes_nan_on) {
+    /* a NaN in a query or a key (from a corrupt weight, an overflow) must
+     * reach the loss, which then stops training: the softmax must not turn
+     * it into ordinary weights (its fast exp clamps a NaN) */
+    enum { B = 1, T = 4, C = 8, NH = 2, ROW = 3 * C };
+    float qkv[B * T * ROW], att[B * NH * T * T];
+    for (int i = 0; i < B * T * ROW; i++)
+        qkv[i] = 0.1f * (float)(i % 7);
+    qkv[2 * ROW] = NAN;         /* the query of position 2, head 0 */
+    qkv[1 * ROW + C + 5] = NAN; /* the key of position 1, head 1 */
+    attention_fast_scores_forward(att, qkv, B, T, C, NH);
+    const float *head0 = att, *head1 = att + T * T;
+    ck_assert_float_finite(head0[1 * T + 1]);
+    for (int s = 0; s <= 2; s++)
+        ck_assert_float_nan(head0[2 * T + s]);
+    ck_assert_float_finite(head1[0]);  /* position 0 cannot see key 1 */
+    ck_assert_float_nan(head1[1 * T]); /* every later one can */
+    ck_assert_float_nan(head1[3 * T + 3]);
+}
+END_TEST
+
 /* Makes the tiny model's weights larger than N(0, 0.02), so every path
  * (layernorm gains, attention patterns) carries a real gradient. */
 static void spread_weights(gpt *m, rng *r) {
@@ -323,8 +344,14 @@ START_TEST(test_fast_model_equals_reference) {
 }
 END_TEST
 
-/* One cpu-small-shaped forward + backward at a given thread count. */
-static void cpu_small_pass(int threads, float *loss, float *grads, int *threads_seen) {
+/* cpu-small's batch, which a slow runner (TEST_SCALE=small) shrinks, but
+ * to no fewer rows than make every loop that splits across threads do so
+ * (the smallest of them, the MLP's GELU, needs 2 x 64 x 512 elements). */
+#define CPU_SMALL_BATCH 12
+#define MIN_PARALLEL_BATCH 2
+
+/* One cpu-small-shaped forward + backward of B rows at a thread count. */
+static void cpu_small_pass(int threads, int B, float *loss, float *grads, int *threads_seen) {
     omp_set_num_threads(threads);
     int seen = 0;
 #pragma omp parallel
@@ -334,11 +361,11 @@ static void cpu_small_pass(int threads, float *loss, float *grads, int *threads_
     }
     *threads_seen = seen;
     gpt_config c = {4, 4, 128, 64, 65, 0.0f};
-    enum { B = 12, T = 64 };
+    enum { T = 64 };
     gpt *m = make_model(&c, B, &GPT_FAST, 1337);
     rng r;
     rng_seed(&r, 7);
-    static int x[B * T], y[B * T];
+    static int x[CPU_SMALL_BATCH * T], y[CPU_SMALL_BATCH * T];
     random_tokens(x, B * T, c.vocab_size, &r);
     random_tokens(y, B * T, c.vocab_size, &r);
     *loss = loss_and_grads(m, x, y, B, T);
@@ -349,9 +376,15 @@ static void cpu_small_pass(int threads, float *loss, float *grads, int *threads_
 START_TEST(test_thread_count_does_not_change_results) {
     size_t n = 804096; /* cpu-small's parameter count */
     float *g1 = malloc(n * sizeof *g1), *g2 = malloc(n * sizeof *g2), l1, l2;
-    int t1, t2;
-    cpu_small_pass(1, &l1, g1, &t1);
-    cpu_small_pass(2, &l2, g2, &t2);
+    int t1, t2, threads_before = omp_get_max_threads();
+    int B = (int)test_scaled(CPU_SMALL_BATCH);
+    if (B < MIN_PARALLEL_BATCH)
+        B = MIN_PARALLEL_BATCH;
+    cpu_small_pass(1, B, &l1, g1, &t1);
+    cpu_small_pass(2, B, &l2, g2, &t2);
+    /* as it was: without CK_FORK (under valgrind) the next tests share
+     * this process, and two threads there cost minutes */
+    omp_set_num_threads(threads_before);
     ck_assert_int_eq(t1, 1);
     ck_assert_int_eq(t2, 2); /* two threads really ran */
     ck_assert_float_eq(l1, l2); /* bit for bit */
@@ -461,6 +494,19 @@ static tokenizer tiny_vocab(void) {
     return tok;
 }
 
+/* Saves m with the tiny vocabulary (no training state) as `name` in a
+ * fresh directory; returns the path (static storage). */
+static const char *save_tiny(gpt *m, const char *name) {
+    static char path[600];
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
+    tokenizer tok = tiny_vocab();
+    error e = {{0}};
+    options o = {0};
+    ck_assert_msg(gpt_save(path, m, &tok, NULL, &o, &e) == 0, "%s", e.msg);
+    tokenizer_free(&tok);
+    return path;
+}
+
 START_TEST(test_checkpoint_round_trip_logits) {
     enum { B = 2, T = 5 };
     gpt *m = make_model(&TINY, B, &GPT_FAST, 14);
@@ -468,12 +514,8 @@ START_TEST(test_checkpoint_round_trip_logits) {
     rng_seed(&r, 15);
     spread_weights(m, &r);
     tokenizer tok = tiny_vocab();
-    const char *dir = test_tmpdir();
-    char path[600];
-    snprintf(path, sizeof path, "%s/best.safetensors", dir);
+    const char *path = save_tiny(m, "best.safetensors");
     error e = {{0}};
-    options o = {0};
-    ck_assert_int_eq(gpt_save(path, m, &tok, NULL, &o, &e), 0);
     int x[B * T];
     random_tokens(x, B * T, 7, &r);
     gpt_forward(m, x, NULL, B, T);
@@ -509,21 +551,14 @@ START_TEST(test_checkpoint_round_trip_logits) {
 }
 END_TEST
 
-/* Saves the tiny model, then rewrites its file with `edit` applied to the
- * raw bytes, and expects gpt_open + gpt_load_weights into a model of
- * config `into` to fail with `message`. */
+/* Saves a model of config `saved` (with the tiny vocabulary) and expects
+ * gpt_open + gpt_load_weights into a model of config `into` to fail with
+ * `message`. */
 static void expect_bad_checkpoint(const gpt_config *saved, const gpt_config *into,
                                   const char *message) {
     gpt *m = make_model(saved, 1, &GPT_FAST, 16);
-    tokenizer tok;
+    const char *path = save_tiny(m, "x.safetensors");
     error e = {{0}};
-    char text[16] = "\n abcdefghijk";
-    ck_assert_int_eq(tokenizer_build(&tok, text, (size_t)saved->vocab_size, &e), 0);
-    const char *dir = test_tmpdir();
-    char path[600];
-    snprintf(path, sizeof path, "%s/x.safetensors", dir);
-    options o = {0};
-    ck_assert_int_eq(gpt_save(path, m, &tok, NULL, &o, &e), 0);
     safetensors f;
     gpt_config c;
     tokenizer tok2;
@@ -537,7 +572,6 @@ static void expect_bad_checkpoint(const gpt_config *saved, const gpt_config *int
     }
     ck_assert_int_eq(rc, -1);
     ck_assert_msg(strstr(e.msg, message), "expected '%s' in '%s'", message, e.msg);
-    tokenizer_free(&tok);
     gpt_free(m);
 }
 
@@ -556,28 +590,23 @@ END_TEST
 static void expect_open_error(const char *from, const char *to, const char *message) {
     ck_assert_uint_eq(strlen(from), strlen(to));
     gpt *m = make_model(&TINY, 1, &GPT_FAST, 16);
-    tokenizer tok = tiny_vocab();
-    const char *dir = test_tmpdir();
-    char path[600];
-    snprintf(path, sizeof path, "%s/x.safetensors", dir);
-    error e = {{0}};
-    options o = {0};
-    ck_assert_int_eq(gpt_save(path, m, &tok, NULL, &o, &e), 0);
+    const char *path = save_tiny(m, "x.safetensors");
+    gpt_free(m);
     char *bytes;
     size_t len;
+    error e = {{0}};
     ck_assert_int_eq(read_file(path, &bytes, &len, &e), 0);
     char *at = strstr(bytes + 8, from); /* the JSON header: no NUL before its end */
     ck_assert_ptr_nonnull(at);
     memcpy(at, to, strlen(to));
-    test_write_file(dir, "x.safetensors", bytes, len);
-    safetensors f;
-    gpt_config c;
-    tokenizer tok2;
-    ck_assert_int_eq(gpt_open(&f, &c, &tok2, path, &e), -1);
-    ck_assert_msg(strstr(e.msg, message), "expected '%s' in '%s'", message, e.msg);
+    FILE *f = fopen(path, "wb");
+    ck_assert(f && fwrite(bytes, 1, len, f) == len && fclose(f) == 0);
     free(bytes);
-    tokenizer_free(&tok);
-    gpt_free(m);
+    safetensors st;
+    gpt_config c;
+    tokenizer tok;
+    ck_assert_int_eq(gpt_open(&st, &c, &tok, path, &e), -1);
+    ck_assert_msg(strstr(e.msg, message), "expected '%s' in '%s'", message, e.msg);
 }
 
 START_TEST(test_config_checked_against_tensors) {
@@ -704,6 +733,7 @@ static Suite *gpt_suite(void) {
     tc = tcase_create("fast kernels");
     tcase_add_test(tc, test_fast_linear_equals_reference);
     tcase_add_test(tc, test_fast_attention_equals_reference);
+    tcase_add_test(tc, test_attention_passes_nan_on);
     tcase_add_test(tc, test_fast_model_equals_reference);
     tcase_add_test(tc, test_thread_count_does_not_change_results);
     suite_add_tcase(s, tc);

@@ -141,15 +141,19 @@ START_TEST(test_reference_agrees_with_corpus) {
 }
 END_TEST
 
-START_TEST(test_corpus_properties) {
-    corpus_file files[CORPUS_MAX_FILES];
-    int n = load_corpus(files, CORPUS_MAX_FILES);
+/* Every file keeps the properties, then the files are freed. */
+static void assert_properties(corpus_file *files, int n,
+                              int (*properties)(const uint8_t *, size_t, char *)) {
     char why[PROPERTY_WHY_MAX];
     for (int i = 0; i < n; i++)
-        ck_assert_msg(tokenizer_properties((const uint8_t *)files[i].bytes, files[i].len, why) ==
-                          0,
+        ck_assert_msg(properties((const uint8_t *)files[i].bytes, files[i].len, why) == 0,
                       "%s: %s", files[i].name, why);
     free_corpus(files, n);
+}
+
+START_TEST(test_corpus_properties) {
+    corpus_file files[CORPUS_MAX_FILES];
+    assert_properties(files, load_corpus(files, CORPUS_MAX_FILES), tokenizer_properties);
 }
 END_TEST
 
@@ -321,13 +325,7 @@ END_TEST
 
 START_TEST(test_checkpoint_corpus_properties) {
     corpus_file files[CORPUS_MAX_FILES];
-    int n = load_checkpoints(files, CORPUS_MAX_FILES);
-    char why[PROPERTY_WHY_MAX];
-    for (int i = 0; i < n; i++)
-        ck_assert_msg(checkpoint_properties((const uint8_t *)files[i].bytes, files[i].len, why) ==
-                          0,
-                      "%s: %s", files[i].name, why);
-    free_corpus(files, n);
+    assert_properties(files, load_checkpoints(files, CORPUS_MAX_FILES), checkpoint_properties);
 }
 END_TEST
 

@@ -58,8 +58,7 @@ size_t utf8_reference_first_invalid(const uint8_t *data, size_t len) {
 
 /* ------------------------------------------------------------ checks */
 
-static int broken(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int broken(char *why, const char *fmt, ...) {
+int property_broken(char *why, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, PROPERTY_WHY_MAX, fmt, ap);
@@ -81,12 +80,12 @@ static size_t offset_after(const char *msg, const char *prefix) {
 static int check_vocabulary(const tokenizer *tok, const int *ids, size_t n_ids, char *why) {
     char *used = calloc((size_t)tok->vocab_size, 1);
     if (!used)
-        return broken(why, "out of memory in the checker");
+        return property_broken(why, "out of memory in the checker");
     int rc = 0;
     for (size_t i = 0; i < n_ids && rc == 0; i++) {
         if (ids[i] < 0 || ids[i] >= tok->vocab_size)
-            rc = broken(why, "id %d at %zu is outside the vocabulary of %d", ids[i], i,
-                        tok->vocab_size);
+            rc = property_broken(why, "id %d at %zu is outside the vocabulary of %d", ids[i], i,
+                                 tok->vocab_size);
         else
             used[ids[i]] = 1;
     }
@@ -95,11 +94,13 @@ static int check_vocabulary(const tokenizer *tok, const int *ids, size_t n_ids, 
         char bytes[UTF8_MAX_BYTES];
         int n = utf8_encode(c, bytes);
         if (v > 0 && c <= tok->chars[v - 1])
-            rc = broken(why, "vocabulary not strictly increasing at entry %d", v);
+            rc = property_broken(why, "vocabulary not strictly increasing at entry %d", v);
         else if (utf8_reference_first_invalid((const uint8_t *)bytes, (size_t)n) != (size_t)n)
-            rc = broken(why, "vocabulary entry %d (U+%X) is not a valid code point", v, c);
+            rc = property_broken(why, "vocabulary entry %d (U+%X) is not a valid code point", v,
+                                 c);
         else if (!used[v])
-            rc = broken(why, "vocabulary entry %d (U+%X) does not occur in the text", v, c);
+            rc = property_broken(why, "vocabulary entry %d (U+%X) does not occur in the text", v,
+                                 c);
     }
     free(used);
     return rc;
@@ -116,23 +117,26 @@ static int check_round_trip(const tokenizer *tok, const char *text, size_t len, 
     size_t n_ids = 0;
     int rc = 0;
     if (!ids || !back) {
-        rc = broken(why, "out of memory in the checker");
+        rc = property_broken(why, "out of memory in the checker");
     } else if (tokenizer_encode(tok, text, len, ids, &n_ids, &e) != 0) {
         size_t at = offset_after(e.msg, "at byte offset ");
         if (all_known || !strstr(e.msg, "is not in the vocabulary"))
-            rc = broken(why, "encoding valid text failed: %s", e.msg);
+            rc = property_broken(why, "encoding valid text failed: %s", e.msg);
         else if (at < known_until || at >= len || ((unsigned char)text[at] & 0xC0) == 0x80)
-            rc = broken(why, "unknown character at a wrong offset (%zu of %zu, first %zu "
-                             "known): %s", at, len, known_until, e.msg);
+            rc = property_broken(why,
+                                 "unknown character at a wrong offset (%zu of %zu, first %zu "
+                                 "known): %s",
+                                 at, len, known_until, e.msg);
     } else if (n_ids > len) {
-        rc = broken(why, "%zu ids from %zu bytes", n_ids, len);
+        rc = property_broken(why, "%zu ids from %zu bytes", n_ids, len);
     } else if (all_known && check_vocabulary(tok, ids, n_ids, why) != 0) {
         rc = -1;
     } else {
         size_t n = tokenizer_decode(tok, ids, n_ids, back);
         if (n != len || memcmp(back, text, len) != 0)
-            rc = broken(why, "decode(encode(text)) differs from the text (%zu bytes, not %zu)",
-                        n, len);
+            rc = property_broken(why,
+                                 "decode(encode(text)) differs from the text (%zu bytes, not %zu)",
+                                 n, len);
     }
     free(ids);
     free(back);
@@ -150,7 +154,7 @@ static int check_half_vocabulary(const char *text, size_t len, char *why) {
     tokenizer tok;
     error e = {{0}};
     if (tokenizer_build(&tok, text, half, &e) != 0)
-        return broken(why, "the valid first %zu bytes were rejected: %s", half, e.msg);
+        return property_broken(why, "the valid first %zu bytes were rejected: %s", half, e.msg);
     int rc = check_round_trip(&tok, text, len, false, half, why);
     tokenizer_free(&tok);
     return rc;
@@ -163,20 +167,22 @@ int tokenizer_properties(const uint8_t *data, size_t len, char why[PROPERTY_WHY_
     error e = {{0}};
     int built = tokenizer_build(&tok, text, len, &e) == 0;
     if (len == 0)
-        return built ? broken(why, "the empty text was accepted") : 0;
+        return built ? property_broken(why, "the empty text was accepted") : 0;
     if (bad < len) {
         if (built) {
             tokenizer_free(&tok);
-            return broken(why, "invalid UTF-8 at offset %zu of %zu was accepted", bad, len);
+            return property_broken(why, "invalid UTF-8 at offset %zu of %zu was accepted", bad,
+                                   len);
         }
         size_t named = offset_after(e.msg, "invalid UTF-8 at byte offset ");
         if (named != bad)
-            return broken(why, "the first invalid byte is at %zu of %zu, the message says: %s",
-                          bad, len, e.msg);
+            return property_broken(why,
+                                   "the first invalid byte is at %zu of %zu, the message says: %s",
+                                   bad, len, e.msg);
         return 0;
     }
     if (!built)
-        return broken(why, "valid UTF-8 (%zu bytes) was rejected: %s", len, e.msg);
+        return property_broken(why, "valid UTF-8 (%zu bytes) was rejected: %s", len, e.msg);
     int rc = check_round_trip(&tok, text, len, true, len, why);
     tokenizer_free(&tok);
     return rc != 0 ? rc : check_half_vocabulary(text, len, why);

@@ -17,6 +17,10 @@
 /* Room for the description of a broken property. */
 #define PROPERTY_WHY_MAX 512
 
+/* Writes the description into why (PROPERTY_WHY_MAX bytes) and returns -1,
+ * so a check can end with `return property_broken(why, "...", ...);`. */
+int property_broken(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The reference UTF-8 validator, written from the table of well-formed
  * byte sequences in the Unicode standard (Table 3-7), independently of
  * common/tokenizer.c: returns the offset of the first byte of the first

@@ -7,7 +7,6 @@
  * code under test: the dtype sizes, the header length, the arithmetic of
  * shapes and offsets, the coverage of the data byte by byte. */
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,15 +38,6 @@ static size_t dtype_bytes(const char *name) {
     return 0;
 }
 
-static int broken(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int broken(char *why, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, PROPERTY_WHY_MAX, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static bool valid_utf8(const char *s) {
     size_t n = strlen(s);
     return utf8_reference_first_invalid((const uint8_t *)s, n) == n;
@@ -58,13 +48,13 @@ static bool valid_utf8(const char *s) {
  * nothing that is not UTF-8. */
 static int check_message(const char *msg, const char *what, char *why) {
     if (msg[0] == '\0')
-        return broken(why, "%s failed with an empty message", what);
+        return property_broken(why, "%s failed with an empty message", what);
     for (const char *p = msg; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7F)
-            return broken(why, "%s: control character 0x%02X in the message '%s'", what,
-                          (unsigned char)*p, msg);
+            return property_broken(why, "%s: control character 0x%02X in the message '%s'", what,
+                                   (unsigned char)*p, msg);
     if (!valid_utf8(msg))
-        return broken(why, "%s: the message is not UTF-8: '%s'", what, msg);
+        return property_broken(why, "%s: the message is not UTF-8: '%s'", what, msg);
     return 0;
 }
 
@@ -85,23 +75,23 @@ static int parse_copy(const uint8_t *data, size_t len, safetensors *st, error *e
 static int check_tensor(const safetensors *st, const st_tensor *t, char *why) {
     size_t elem = dtype_bytes(t->dtype), bytes = elem;
     if (elem == 0)
-        return broken(why, "tensor '%s' has dtype '%s', which safetensors does not define",
-                      t->name, t->dtype);
+        return property_broken(why, "tensor '%s' has dtype '%s', which safetensors does not define",
+                               t->name, t->dtype);
     if (t->ndim < 0 || t->ndim > ST_MAX_DIMS)
-        return broken(why, "tensor '%s' has %d dimensions", t->name, t->ndim);
+        return property_broken(why, "tensor '%s' has %d dimensions", t->name, t->ndim);
     for (int d = 0; d < t->ndim; d++)
         if (__builtin_mul_overflow(bytes, t->shape[d], &bytes))
-            return broken(why, "tensor '%s': its byte count overflows", t->name);
+            return property_broken(why, "tensor '%s': its byte count overflows", t->name);
     if (t->begin > t->end || t->end > st->data_len)
-        return broken(why, "tensor '%s': offsets [%zu, %zu] outside %zu data bytes", t->name,
-                      t->begin, t->end, st->data_len);
+        return property_broken(why, "tensor '%s': offsets [%zu, %zu] outside %zu data bytes",
+                               t->name, t->begin, t->end, st->data_len);
     if (t->end - t->begin != bytes)
-        return broken(why, "tensor '%s': %zu bytes for a shape of %zu", t->name,
-                      t->end - t->begin, bytes);
+        return property_broken(why, "tensor '%s': %zu bytes for a shape of %zu", t->name,
+                               t->end - t->begin, bytes);
     if (strlen(t->name) >= ST_NAME_MAX || !valid_utf8(t->name))
-        return broken(why, "tensor name '%s' is too long or not UTF-8", t->name);
+        return property_broken(why, "tensor name '%s' is too long or not UTF-8", t->name);
     if (safetensors_find(st, t->name) != t)
-        return broken(why, "safetensors_find('%s') does not find it", t->name);
+        return property_broken(why, "safetensors_find('%s') does not find it", t->name);
     return 0;
 }
 
@@ -109,7 +99,7 @@ static int check_tensor(const safetensors *st, const st_tensor *t, char *why) {
 static int check_coverage(const safetensors *st, char *why) {
     unsigned char *owners = calloc(st->data_len ? st->data_len : 1, 1);
     if (!owners)
-        return broken(why, "out of memory in the checker");
+        return property_broken(why, "out of memory in the checker");
     int rc = 0;
     for (int i = 0; i < st->n_tensors; i++)
         for (size_t b = st->tensors[i].begin; b < st->tensors[i].end; b++)
@@ -117,7 +107,7 @@ static int check_coverage(const safetensors *st, char *why) {
                 owners[b]++;
     for (size_t b = 0; b < st->data_len && rc == 0; b++)
         if (owners[b] != 1)
-            rc = broken(why, "data byte %zu belongs to %d tensors", b, owners[b]);
+            rc = property_broken(why, "data byte %zu belongs to %d tensors", b, owners[b]);
     free(owners);
     return rc;
 }
@@ -128,25 +118,25 @@ static int check_parsed(const safetensors *st, const uint8_t *data, size_t len, 
     for (int i = HEADER_LEN_BYTES - 1; i >= 0; i--)
         header_len = header_len << 8 | data[i];
     if (len < HEADER_LEN_BYTES || header_len > len - HEADER_LEN_BYTES)
-        return broken(why, "accepted a header length of %llu in a %zu-byte file",
-                      (unsigned long long)header_len, len);
+        return property_broken(why, "accepted a header length of %llu in a %zu-byte file",
+                               (unsigned long long)header_len, len);
     if (st->data != st->file + HEADER_LEN_BYTES + header_len ||
         st->data_len != len - HEADER_LEN_BYTES - header_len || st->file_len != len)
-        return broken(why, "the data section is not where the header length puts it");
+        return property_broken(why, "the data section is not where the header length puts it");
     for (int i = 0; i < st->n_tensors; i++) {
         if (i > 0 && strcmp(st->tensors[i - 1].name, st->tensors[i].name) >= 0)
-            return broken(why, "tensors not sorted or '%s' twice", st->tensors[i].name);
+            return property_broken(why, "tensors not sorted or '%s' twice", st->tensors[i].name);
         if (check_tensor(st, &st->tensors[i], why) != 0)
             return -1;
     }
     for (int i = 0; i < st->n_meta; i++) {
         const st_meta *m = &st->meta[i];
         if (i > 0 && strcmp(st->meta[i - 1].key, m->key) >= 0)
-            return broken(why, "metadata not sorted or '%s' twice", m->key);
+            return property_broken(why, "metadata not sorted or '%s' twice", m->key);
         if (!valid_utf8(m->key) || !valid_utf8(m->value))
-            return broken(why, "metadata '%s' is not UTF-8", m->key);
+            return property_broken(why, "metadata '%s' is not UTF-8", m->key);
         if (safetensors_meta(st, m->key) != m->value)
-            return broken(why, "safetensors_meta('%s') does not find it", m->key);
+            return property_broken(why, "safetensors_meta('%s') does not find it", m->key);
     }
     return check_coverage(st, why);
 }
@@ -160,7 +150,7 @@ int safetensors_properties(const uint8_t *data, size_t len, char why[PROPERTY_WH
     if (rc != rc2 || strcmp(e.msg, e2.msg) != 0) {
         if (rc == 0)
             safetensors_free(&st);
-        return broken(why, "the same bytes parsed twice gave different answers");
+        return property_broken(why, "the same bytes parsed twice gave different answers");
     }
     if (rc != 0)
         return check_message(e.msg, "safetensors_parse", why);
@@ -174,32 +164,31 @@ int safetensors_properties(const uint8_t *data, size_t len, char why[PROPERTY_WH
 /* A file of this process's own to hand the bytes to gpt_open, which reads
  * a path as the programs do. It is rewritten for every input, so it lives
  * in memory (/dev/shm) where the machine has that, unless TMPDIR says
- * otherwise: twice the inputs per second of a disk. */
+ * otherwise: twice the inputs per second of a disk. Its name is removed as
+ * soon as it is made, so nothing is left behind even when a broken
+ * property aborts the fuzzer; the open descriptor keeps the file, and
+ * Linux's /proc/self/fd/N names it. */
 #define MEMORY_FS "/dev/shm"
-static char scratch_dir[256], scratch_path[300];
-
-static void remove_scratch(void) {
-    unlink(scratch_path);
-    rmdir(scratch_dir);
-}
+static int scratch_fd = -1;
+static char scratch_path[64];
 
 static const char *write_scratch(const uint8_t *data, size_t len, char *why) {
-    if (!scratch_dir[0]) {
+    if (scratch_fd < 0) {
         const char *tmp = getenv("TMPDIR");
         if (!tmp || !*tmp)
             tmp = access(MEMORY_FS, W_OK) == 0 ? MEMORY_FS : "/tmp";
-        snprintf(scratch_dir, sizeof scratch_dir, "%s/fuzz-checkpoint-XXXXXX", tmp);
-        if (!mkdtemp(scratch_dir)) {
-            scratch_dir[0] = '\0';
-            broken(why, "cannot make a scratch directory");
+        char name[300];
+        snprintf(name, sizeof name, "%s/fuzz-checkpoint-XXXXXX", tmp);
+        scratch_fd = mkstemp(name);
+        if (scratch_fd < 0) {
+            property_broken(why, "cannot make a scratch file in %s", tmp);
             return NULL;
         }
-        snprintf(scratch_path, sizeof scratch_path, "%s/x.safetensors", scratch_dir);
-        atexit(remove_scratch);
+        unlink(name);
+        snprintf(scratch_path, sizeof scratch_path, "/proc/self/fd/%d", scratch_fd);
     }
-    FILE *f = fopen(scratch_path, "wb");
-    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-        broken(why, "cannot write %s", scratch_path);
+    if (ftruncate(scratch_fd, 0) != 0 || pwrite(scratch_fd, data, len, 0) != (ssize_t)len) {
+        property_broken(why, "cannot write the scratch file %s", scratch_path);
         return NULL;
     }
     return scratch_path;
@@ -226,19 +215,20 @@ static int check_opened(const safetensors *f, const gpt_config *c, const tokeniz
                         char *why) {
     error e = {{0}};
     if (gpt_config_check(c, &e) != 0)
-        return broken(why, "gpt_open accepted a config gpt_create refuses: %s", e.msg);
+        return property_broken(why, "gpt_open accepted a config gpt_create refuses: %s", e.msg);
     if (meta_number(f, "n_layer") != c->n_layer || meta_number(f, "n_head") != c->n_head ||
         meta_number(f, "n_embd") != c->n_embd || meta_number(f, "block_size") != c->block_size ||
         meta_number(f, "vocab_size") != c->vocab_size)
-        return broken(why, "the config differs from the metadata");
+        return property_broken(why, "the config differs from the metadata");
     if (tok->vocab_size != c->vocab_size)
-        return broken(why, "%d characters for vocab_size %d", tok->vocab_size, c->vocab_size);
+        return property_broken(why, "%d characters for vocab_size %d", tok->vocab_size,
+                               c->vocab_size);
     for (int i = 1; i < tok->vocab_size; i++)
         if (tok->chars[i] <= tok->chars[i - 1])
-            return broken(why, "the vocabulary is not strictly increasing at %d", i);
+            return property_broken(why, "the vocabulary is not strictly increasing at %d", i);
     if (weight_floats(c) * sizeof(float) > (double)f->data_len)
-        return broken(why, "the config needs %.0f bytes of weights, the file holds %zu",
-                      weight_floats(c) * sizeof(float), f->data_len);
+        return property_broken(why, "the config needs %.0f bytes of weights, the file holds %zu",
+                               weight_floats(c) * sizeof(float), f->data_len);
     return 0;
 }
 
@@ -250,7 +240,7 @@ static int check_state(const safetensors *f, gpt *m, char *why) {
     train_state st;
     error e = {{0}};
     if (train_state_init(&st, gpt_params_table(m)->total, 1, &e) != 0)
-        return broken(why, "train_state_init: %s", e.msg);
+        return property_broken(why, "train_state_init: %s", e.msg);
     int rc = 0;
     if (gpt_load_state(f, m, &st, &e) != 0)
         rc = check_message(e.msg, "gpt_load_state", why);
@@ -270,16 +260,16 @@ static int check_model(const safetensors *f, const gpt_config *c, char *why) {
     error e = {{0}};
     gpt *m = gpt_create(c, 1, &r, &r, &GPT_FAST, &e);
     if (!m)
-        return broken(why, "gpt_create on an opened config: %s", e.msg);
+        return property_broken(why, "gpt_create on an opened config: %s", e.msg);
     int rc = 0;
     if (gpt_load_weights(f, m, &e) != 0)
-        rc = broken(why, "gpt_open accepted, gpt_load_weights refused: %s", e.msg);
+        rc = property_broken(why, "gpt_open accepted, gpt_load_weights refused: %s", e.msg);
     const param_table *pt = gpt_params_table(m);
     for (int i = 0; i < pt->n_tensors && rc == 0; i++) {
         const tensor_info *t = &pt->tensors[i];
         const st_tensor *s = safetensors_find(f, t->name);
         if (!s || memcmp(gpt_params(m) + t->offset, f->data + s->begin, t->size * sizeof(float)))
-            rc = broken(why, "tensor '%s' did not arrive bit for bit", t->name);
+            rc = property_broken(why, "tensor '%s' did not arrive bit for bit", t->name);
     }
     if (rc == 0) {
         int x[SMALL_BLOCK];
@@ -307,7 +297,7 @@ int checkpoint_properties(const uint8_t *data, size_t len, char why[PROPERTY_WHY
         char prefix[400];
         snprintf(prefix, sizeof prefix, "checkpoint '%s': ", path);
         if (strncmp(e.msg, prefix, strlen(prefix)) != 0)
-            return broken(why, "gpt_open's message does not name the file: '%s'", e.msg);
+            return property_broken(why, "gpt_open's message does not name the file: '%s'", e.msg);
         return check_message(e.msg, "gpt_open", why);
     }
     int rc = check_opened(&f, &c, &tok, why);
