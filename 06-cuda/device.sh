@@ -13,7 +13,8 @@ set -u
 DIR=$1 OUT=$2
 shift 2
 cublas=$(find / -name 'libcublas.so.13' -not -path '/proc/*' 2>/dev/null | head -n1)
-export LD_LIBRARY_PATH="$PWD/$DIR/lib:$(dirname "${cublas:-/none/x}"):${LD_LIBRARY_PATH:-}"
+cublas_dir=$(dirname "${cublas:-/none/x}")
+export LD_LIBRARY_PATH="$PWD/$DIR/lib:$cublas_dir:${LD_LIBRARY_PATH:-}"
 DATA=$DIR/peer/tinyshakespeare.txt
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader
