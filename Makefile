@@ -96,7 +96,7 @@ GPT_CUDA   = $(BIN)/06-cuda/gpt-cuda
 PROGRAMS   = $(BIGRAM) $(ATTENTION) $(MULTIHEAD) $(BLOCK) $(GPT)
 
 # Each chapter's tests: its Check suite and shell tests of its program.
-TESTS_COMMON = $(BUILD)/tests/test_common
+TESTS_COMMON = $(BUILD)/tests/test_common tests/cli_run_suites.sh
 TESTS_01     = $(BUILD)/tests/test_01_bigram tests/cli_01_bigram.sh
 TESTS_02     = $(BUILD)/tests/test_02_attention tests/cli_02_attention.sh
 TESTS_03     = $(BUILD)/tests/test_03_multihead tests/cli_03_multihead.sh
