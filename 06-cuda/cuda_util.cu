@@ -121,26 +121,4 @@ void dev_copy(float *dst, const float *src, size_t n) {
     CUDA_CHECK(cudaMemcpy(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice));
 }
 
-void dev_synchronize(void) { CUDA_CHECK(cudaDeviceSynchronize()); }
-
-void dev_timer_start(dev_timer *t) {
-    cudaEvent_t a, b;
-    CUDA_CHECK(cudaEventCreate(&a));
-    CUDA_CHECK(cudaEventCreate(&b));
-    CUDA_CHECK(cudaEventRecord(a));
-    t->start = a;
-    t->stop = b;
-}
-
-float dev_timer_stop(dev_timer *t) {
-    cudaEvent_t a = (cudaEvent_t)t->start, b = (cudaEvent_t)t->stop;
-    CUDA_CHECK(cudaEventRecord(b));
-    CUDA_CHECK(cudaEventSynchronize(b));
-    float ms = 0.0f;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-    CUDA_CHECK(cudaEventDestroy(a));
-    CUDA_CHECK(cudaEventDestroy(b));
-    return ms;
-}
-
 } /* extern "C" */

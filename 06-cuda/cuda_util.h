@@ -52,14 +52,6 @@ void dev_download(float *dst, const float *src, size_t n);
 void dev_upload_ints(int *dst, const int *src, size_t n);
 void dev_zero(float *p, size_t n);
 void dev_copy(float *dst, const float *src, size_t n);
-void dev_synchronize(void);
-
-/* Milliseconds between two points on the device's timeline. */
-typedef struct {
-    void *start, *stop;
-} dev_timer;
-void dev_timer_start(dev_timer *t);
-float dev_timer_stop(dev_timer *t);
 
 #ifdef __cplusplus
 }

@@ -63,8 +63,6 @@ struct gpt_cuda {
     uint64_t step_seed;        /* dropout seed of the current forward pass */
 };
 
-gpt *gpt_cuda_host(gpt_cuda *m) { return m->host; }
-float *gpt_cuda_params(gpt_cuda *m) { return m->params; }
 float *gpt_cuda_grads(gpt_cuda *m) { return m->grads; }
 
 /* ---------------------------------------------------------------- building */

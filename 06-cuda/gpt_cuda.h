@@ -13,11 +13,9 @@
 /* The GPU backend (precision from --precision, default tf32). */
 extern const gpt_backend CUDA_BACKEND;
 
-/* For tests: the model behind a CUDA_BACKEND handle, with its host gpt. */
+/* For tests: the device gradients (table->total floats) of the model
+ * behind a CUDA_BACKEND handle. */
 typedef struct gpt_cuda gpt_cuda;
-gpt *gpt_cuda_host(gpt_cuda *m);
-/* Device parameters and gradients (table->total floats each). */
-float *gpt_cuda_params(gpt_cuda *m);
 float *gpt_cuda_grads(gpt_cuda *m);
 
 #endif

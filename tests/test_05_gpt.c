@@ -220,11 +220,6 @@ static gpt *make_model(const gpt_config *c, int max_B, const gpt_kernels *k, uin
     return m;
 }
 
-static void random_tokens(int *x, size_t n, int V, rng *r) {
-    for (size_t i = 0; i < n; i++)
-        x[i] = (int)rng_below(r, (uint64_t)V);
-}
-
 typedef struct {
     gpt *m;
     const int *x, *y;

@@ -80,9 +80,11 @@ static float device_vs(const pair *p, const float *reference) {
     return d;
 }
 
-static void free_pair(pair *p) {
-    free(p->host);
-    dev_free(p->dev);
+static void free_pairs(pair *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].host);
+        dev_free(p[i].dev);
+    }
 }
 
 static int *device_ints(const int *x, size_t n) {
@@ -119,8 +121,7 @@ START_TEST(test_linear_matches_cpu) {
     free(ref_dw);
     free(ref_dinp);
     pair all[] = {inp, w, dout, out, dinp, dw};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        free_pair(&all[i]);
+    free_pairs(all, sizeof all / sizeof all[0]);
     cuda_set_precision(PRECISION_FP32);
 }
 END_TEST
@@ -149,8 +150,7 @@ START_TEST(test_layernorm_matches_cpu) {
     free(ref_dinp);
     free(ref_dw);
     pair all[] = {inp, w, dout, out, mean, rstd, dinp, dw};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        free_pair(&all[i]);
+    free_pairs(all, sizeof all / sizeof all[0]);
 }
 END_TEST
 
@@ -191,8 +191,7 @@ START_TEST(test_attention_matches_cpu) {
     free(ref_datt);
     free(ref_dqkv);
     pair all[] = {qkv, dout, out, att, dqkv};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        free_pair(&all[i]);
+    free_pairs(all, sizeof all / sizeof all[0]);
     cuda_set_precision(PRECISION_FP32);
 }
 END_TEST
@@ -212,8 +211,7 @@ START_TEST(test_gelu_matches_cpu) {
     ck_assert_float_lt(device_vs(&dinp, ref_dinp), FP32_TOL);
     free(ref_dinp);
     pair all[] = {inp, dout, out, dinp};
-    for (size_t i = 0; i < 4; i++)
-        free_pair(&all[i]);
+    free_pairs(all, sizeof all / sizeof all[0]);
 }
 END_TEST
 
@@ -251,8 +249,7 @@ START_TEST(test_residual_dropout) {
     free(o);
     free(d);
     pair all[] = {x, y, dout, out, dy};
-    for (size_t i = 0; i < 5; i++)
-        free_pair(&all[i]);
+    free_pairs(all, sizeof all / sizeof all[0]);
 }
 END_TEST
 
@@ -261,8 +258,7 @@ END_TEST
 START_TEST(test_embedding_matches_cpu) {
     enum { B = 3, T = 11, C = 20, V = 9 };
     int idx[B * T];
-    for (int i = 0; i < B * T; i++)
-        idx[i] = (int)rng_below(&R, V);
+    random_tokens(idx, B * T, V, &R);
     int *d_idx = device_ints(idx, B * T);
     pair wte = random_pair(V * C, 1.0f), wpe = random_pair(T * C, 1.0f);
     pair dout = random_pair(B * T * C, 1.0f), out = poisoned_pair(B * T * C);
@@ -285,16 +281,14 @@ START_TEST(test_embedding_matches_cpu) {
     free(ref_dwte);
     free(ref_dwpe);
     pair all[] = {wte, wpe, dout, out, dwte, dwpe};
-    for (size_t i = 0; i < 6; i++)
-        free_pair(&all[i]);
+    free_pairs(all, sizeof all / sizeof all[0]);
 }
 END_TEST
 
 START_TEST(test_crossentropy_matches_cpu) {
     enum { N = 300, V = 65 };
     int targets[N];
-    for (int i = 0; i < N; i++)
-        targets[i] = (int)rng_below(&R, V);
+    random_tokens(targets, N, V, &R);
     int *d_targets = device_ints(targets, N);
     pair logits = random_pair(N * V, 3.0f), probs = poisoned_pair(N * V);
     pair losses = poisoned_pair(N), dlogits = poisoned_pair(N * V);
@@ -312,8 +306,7 @@ START_TEST(test_crossentropy_matches_cpu) {
     dev_free(d_targets);
     free(ref_dlogits);
     pair all[] = {logits, probs, losses, dlogits};
-    for (size_t i = 0; i < 4; i++)
-        free_pair(&all[i]);
+    free_pairs(all, sizeof all / sizeof all[0]);
 }
 END_TEST
 
@@ -344,8 +337,7 @@ START_TEST(test_adamw_and_clipping_match_cpu) {
     dev_free(sumsq);
     dev_free(partial);
     pair all[] = {p, g, m, v};
-    for (size_t i = 0; i < 4; i++)
-        free_pair(&all[i]);
+    free_pairs(all, sizeof all / sizeof all[0]);
 }
 END_TEST
 

@@ -49,6 +49,11 @@ void fill_normal(float *x, size_t n, float scale, rng *r) {
         x[i] = scale * rng_normal(r);
 }
 
+void random_tokens(int *x, size_t n, int V, rng *r) {
+    for (size_t i = 0; i < n; i++)
+        x[i] = (int)rng_below(r, (uint64_t)V);
+}
+
 static double central_difference(objective_fn f, void *ctx, float *x, size_t i, float eps) {
     float saved = x[i];
     x[i] = saved + eps;

@@ -51,6 +51,9 @@ long test_scaled(long n);
 /* Fills x (n) with N(0, scale^2) values. */
 void fill_normal(float *x, size_t n, float scale, rng *r);
 
+/* Fills x (n) with token ids drawn uniformly from [0, V). */
+void random_tokens(int *x, size_t n, int V, rng *r);
+
 /* ---- gradient checks ----
  * The function under test computes a scalar objective from parameters x.
  * We compare the analytic gradient g (from the backward pass) with central
