@@ -70,7 +70,7 @@ CH05_SRC   = 05-gpt/gelu.c 05-gpt/blas.c 05-gpt/fastops.c 05-gpt/gpt.c 05-gpt/ck
              05-gpt/run.c
 # 06-cuda: kernels compiled by nvcc; the model and the program by the C compiler
 CH06_CU    = 06-cuda/cuda_util.cu 06-cuda/matmul.cu 06-cuda/embedding.cu 06-cuda/layernorm.cu \
-             06-cuda/attention.cu 06-cuda/pointwise.cu 06-cuda/crossentropy.cu 06-cuda/adamw.cu
+             06-cuda/attention.cu 06-cuda/attention_fused.cu 06-cuda/pointwise.cu 06-cuda/crossentropy.cu 06-cuda/adamw.cu
 CH06_SRC   = 06-cuda/gpt_cuda.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))

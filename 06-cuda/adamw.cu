@@ -40,7 +40,8 @@ extern "C" void grad_sumsq_cuda(float *out, float *partial, const float *g, size
 
 __global__ void adamw_kernel(float *params, const float *grads, float *m, float *v, size_t n,
                              float beta1, float beta2, float eps, float step_size,
-                             float bias2_sqrt, float shrink, const float *sumsq, float max_norm) {
+                             float bias2_sqrt, float shrink, const float *sumsq, float max_norm,
+                             bf16 *copy) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n)
         return;
@@ -55,18 +56,21 @@ __global__ void adamw_kernel(float *params, const float *grads, float *m, float 
     float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
     m[i] = mi;
     v[i] = vi;
-    params[i] = p - step_size * mi / (sqrtf(vi) / bias2_sqrt + eps);
+    p -= step_size * mi / (sqrtf(vi) / bias2_sqrt + eps);
+    params[i] = p;
+    if (copy) /* the bf16 mode's operand copy, made here rather than by another pass */
+        copy[i] = __float2bfloat16(p);
 }
 
 extern "C" void adamw_update_cuda(float *params, const float *grads, float *m, float *v, size_t n,
                                   float beta1, float beta2, float eps, float lr,
                                   float weight_decay, long step, const float *sumsq,
-                                  float max_norm) {
+                                  float max_norm, operand *bf16_copy) {
     /* the scalars as common/adamw.c computes them, in float */
     float bias1 = 1.0f - powf(beta1, (float)step);
     float bias2_sqrt = sqrtf(1.0f - powf(beta2, (float)step));
     adamw_kernel<<<blocks_for(n, BLOCK_THREADS), BLOCK_THREADS>>>(
         params, grads, m, v, n, beta1, beta2, eps, lr / bias1, bias2_sqrt,
-        1.0f - lr * weight_decay, sumsq, max_norm);
+        1.0f - lr * weight_decay, sumsq, max_norm, (bf16 *)bf16_copy);
     LAUNCH_CHECK();
 }

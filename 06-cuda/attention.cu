@@ -59,31 +59,33 @@ __global__ void permute_kernel(float *q, float *k, float *v, const float *qkv, i
     v[i] = qkv[src + 2 * C];
 }
 
-/* The inverse: q, k, v (B,NH,T,hs) -> qkv (B,T,3,NH,hs). */
-__global__ void unpermute_qkv_kernel(float *qkv, const float *q, const float *k, const float *v,
+/* The inverse: q, k, v (B,NH,T,hs) -> qkv (B,T,3,NH,hs) (an operand). */
+template <typename E>
+__global__ void unpermute_qkv_kernel(E *qkv, const float *q, const float *k, const float *v,
                                      int B, int T, int NH, int hs) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)B * NH * T * hs)
         return;
     int C = NH * hs;
     size_t dst = flat_at(coords_of(i, T, NH, hs), T, hs, NH, 3 * C);
-    qkv[dst] = q[i];
-    qkv[dst + C] = k[i];
-    qkv[dst + 2 * C] = v[i];
+    store(qkv + dst, q[i]);
+    store(qkv + dst + C, k[i]);
+    store(qkv + dst + 2 * C, v[i]);
 }
 
-/* Between the heads layout (B,NH,T,hs) and the flat one (B,T,NH*hs):
- * to_heads copies flat src into heads-layout dst, else the other way. */
-__global__ void heads_kernel(float *dst, const float *src, int B, int T, int NH, int hs,
-                             bool to_heads) {
+/* From the flat layout (B,T,NH*hs) to the heads layout (B,NH,T,hs)... */
+__global__ void to_heads_kernel(float *dst, const float *src, int B, int T, int NH, int hs) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (size_t)B * NH * T * hs)
-        return;
-    size_t j = flat_at(coords_of(i, T, NH, hs), T, hs, NH, NH * hs);
-    if (to_heads)
-        dst[i] = src[j];
-    else
-        dst[j] = src[i];
+    if (i < (size_t)B * NH * T * hs)
+        dst[i] = src[flat_at(coords_of(i, T, NH, hs), T, hs, NH, NH * hs)];
+}
+
+/* ...and back, into an operand (the input of c_proj). */
+template <typename E>
+__global__ void from_heads_kernel(E *dst, const float *src, int B, int T, int NH, int hs) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < (size_t)B * NH * T * hs)
+        store(dst + flat_at(coords_of(i, T, NH, hs), T, hs, NH, NH * hs), src[i]);
 }
 
 /* Row r of the (B*NH*T, T) scores: position t = r % T attends to s <= t.
@@ -138,7 +140,7 @@ static unsigned elementwise_blocks(int B, int T, int C) {
     return blocks_for((size_t)B * T * C, BLOCK_THREADS);
 }
 
-extern "C" void attention_forward_cuda(float *out, float *att, float *att_drop, const float *qkv,
+extern "C" void attention_forward_cuda(operand *out, float *att, float *att_drop, const float *qkv,
                                        attention_scratch *s, int B, int T, int C, int NH, float p,
                                        uint64_t seed) {
     int hs = C / NH, BH = B * NH;
@@ -156,11 +158,11 @@ extern "C" void attention_forward_cuda(float *out, float *att, float *att_drop, 
     /* row-major y (T,hs) = att_drop (T,T) @ v (T,hs): column-major y^T = v^T att_drop^T */
     gemm(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, 1.0f, s->v, hs, head, att_drop, T, square, 0.0f, s->y,
          hs, head, BH);
-    heads_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(out, s->y, B, T, NH, hs, false);
-    LAUNCH_CHECK();
+    LAUNCH_FOR_OPERANDS(from_heads_kernel, elementwise_blocks(B, T, C), BLOCK_THREADS, 0, out,
+                        s->y, B, T, NH, hs);
 }
 
-extern "C" void attention_backward_cuda(float *dqkv, const float *dout, const float *att,
+extern "C" void attention_backward_cuda(operand *dqkv, const float *dout, const float *att,
                                         const float *att_drop, const float *qkv,
                                         attention_scratch *s, int B, int T, int C, int NH,
                                         float p, uint64_t seed) {
@@ -172,7 +174,7 @@ extern "C" void attention_backward_cuda(float *dqkv, const float *dout, const fl
     permute_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->q, s->k, s->v, qkv, B, T,
                                                                     NH, hs);
     LAUNCH_CHECK();
-    heads_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->y, dout, B, T, NH, hs, true);
+    to_heads_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->y, dout, B, T, NH, hs);
     LAUNCH_CHECK();
     /* Each product below overwrites a scratch tensor that no later step
      * reads, so no extra memory is needed: dv goes where v was (v is used
@@ -193,7 +195,6 @@ extern "C" void attention_backward_cuda(float *dqkv, const float *dout, const fl
     /* dk (T,hs) = dS^T (T,T) @ q (T,hs) * scale: the dw pattern */
     gemm(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, scale, s->q, hs, head, s->datt, T, square, 0.0f, s->k,
          hs, head, BH);
-    unpermute_qkv_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(dqkv, s->y, s->k, s->v, B,
-                                                                          T, NH, hs);
-    LAUNCH_CHECK();
+    LAUNCH_FOR_OPERANDS(unpermute_qkv_kernel, elementwise_blocks(B, T, C), BLOCK_THREADS, 0, dqkv,
+                        s->y, s->k, s->v, B, T, NH, hs);
 }

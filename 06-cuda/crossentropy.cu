@@ -35,21 +35,21 @@ extern "C" void crossentropy_forward_cuda(float *probs, float *losses, const flo
     LAUNCH_CHECK();
 }
 
-__global__ void crossentropy_backward_kernel(float *dlogits, const float *probs,
-                                             const int *targets, int N, int V) {
+template <typename T>
+__global__ void crossentropy_backward_kernel(T *dlogits, const float *probs, const int *targets,
+                                             int N, int V) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)N * V)
         return;
     int row = (int)(i / V), v = (int)(i % V);
-    dlogits[i] = (probs[i] - (v == targets[row] ? 1.0f : 0.0f)) / (float)N;
+    store(dlogits + i, (probs[i] - (v == targets[row] ? 1.0f : 0.0f)) / (float)N);
 }
 
-extern "C" void crossentropy_backward_cuda(float *dlogits, const float *probs, const int *targets,
-                                           int N, int V) {
+extern "C" void crossentropy_backward_cuda(operand *dlogits, const float *probs,
+                                           const int *targets, int N, int V) {
     size_t n = (size_t)N * V;
-    crossentropy_backward_kernel<<<blocks_for(n, BLOCK_THREADS), BLOCK_THREADS>>>(dlogits, probs,
-                                                                                  targets, N, V);
-    LAUNCH_CHECK();
+    LAUNCH_FOR_OPERANDS(crossentropy_backward_kernel, blocks_for(n, BLOCK_THREADS), BLOCK_THREADS,
+                        0, dlogits, probs, targets, N, V);
 }
 
 /* One block sums x in a fixed order: each thread a strided slice, then

@@ -7,6 +7,7 @@
 #define CUDA_INTERNAL_CUH
 
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,30 @@ void cublas_check(cublasStatus_t st, const char *what, const char *file, int lin
 
 /* The library handle, created on first use, with the chosen math mode. */
 cublasHandle_t cublas(void);
+
+/* ---- operands (cuda_util.h): float, or bf16 in bf16 mode ---- */
+
+typedef __nv_bfloat16 bf16;
+
+static inline bool bf16_operands(void) { return cuda_get_precision() == PRECISION_BF16; }
+
+/* Kernels that write (or read) operands are templates on the element type
+ * and go through these, so one body serves both. */
+__device__ inline void store(float *p, float x) { *p = x; }
+__device__ inline void store(bf16 *p, float x) { *p = __float2bfloat16(x); }
+__device__ inline float load(const float *p) { return *p; }
+__device__ inline float load(const bf16 *p) { return __bfloat162float(*p); }
+
+/* Launches kernel<bf16> or kernel<float>, as the precision says; the
+ * kernel's first argument is the operand it writes. */
+#define LAUNCH_FOR_OPERANDS(kernel, grid, threads, smem, out, ...)                                 \
+    do {                                                                                           \
+        if (bf16_operands())                                                                       \
+            kernel<bf16><<<(grid), (threads), (smem)>>>((bf16 *)(out), __VA_ARGS__);               \
+        else                                                                                       \
+            kernel<float><<<(grid), (threads), (smem)>>>((float *)(out), __VA_ARGS__);             \
+        LAUNCH_CHECK();                                                                            \
+    } while (0)
 
 /* Threads per block for the simple elementwise kernels. */
 #define BLOCK_THREADS 256

@@ -9,6 +9,8 @@
  * to it (+=), which saves reading the buffer first. Parameter gradients
  * (dw, dwte, ...) always accumulate (+=), as on the CPU.
  *
+ * `operand` arguments are float, or bf16 in bf16 mode (see cuda_util.h).
+ *
  * Dropout masks are not stored: element i of a dropout site keeps its value
  * when hash(seed, i) >= p, and the backward pass recomputes the same hash.
  * p = 0 turns a site off (and then seed is unused).
@@ -16,8 +18,11 @@
 #ifndef CUDA_LAYERS_H
 #define CUDA_LAYERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "cuda_util.h" /* operand */
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,7 +40,11 @@ void embedding_backward_cuda(float *dwte, float *dwpe, float *onehot, float *dou
 
 /* ---- layernorm.cu: chapter 04's layernorm_forward/backward ---- */
 
-void layernorm_forward_cuda(float *out, float *mean, float *rstd, const float *inp,
+/* The widest row the backward kernel takes (it keeps a row in registers). */
+#define LN_MAX_C 1024
+bool layernorm_cuda_supported(int C);
+
+void layernorm_forward_cuda(operand *out, float *mean, float *rstd, const float *inp,
                             const float *w, const float *b, int N, int C);
 /* dinp (N,C) += ..., dw (C) += ..., db (C) += ... (db may be NULL). */
 void layernorm_backward_cuda(float *dinp, float *dw, float *db, const float *dout,
@@ -45,10 +54,10 @@ void layernorm_backward_cuda(float *dinp, float *dw, float *db, const float *dou
 /* ---- matmul.cu: chapter 02's linear_forward/backward, on cuBLAS ---- */
 
 /* out (N,OC) = inp (N,C) @ w^T, w (OC,C). (The GPT has no biases.) */
-void linear_forward_cuda(float *out, const float *inp, const float *w, int N, int C, int OC);
+void linear_forward_cuda(float *out, const operand *inp, const operand *w, int N, int C, int OC);
 /* dinp (N,C) = dout @ w (written; NULL to skip);  dw (OC,C) += dout^T @ inp. */
-void linear_backward_cuda(float *dinp, float *dw, const float *dout, const float *inp,
-                          const float *w, int N, int C, int OC);
+void linear_backward_cuda(float *dinp, float *dw, const operand *dout, const operand *inp,
+                          const operand *w, int N, int C, int OC);
 
 /* ---- attention.cu: chapter 03's multihead_* functions, batched ---- */
 
@@ -62,27 +71,41 @@ typedef struct {
 /* att (B,NH,T,T) = causal softmax(q k^T / sqrt(hs)); att_drop = dropout(att)
  * (pass att_drop == att when p == 0); out (B,T,C) = att_drop @ v, heads side
  * by side. qkv (B,T,3C) as on the CPU. */
-void attention_forward_cuda(float *out, float *att, float *att_drop, const float *qkv,
+void attention_forward_cuda(operand *out, float *att, float *att_drop, const float *qkv,
                             attention_scratch *s, int B, int T, int C, int NH, float p,
                             uint64_t seed);
 /* dqkv (B,T,3C) = d loss / d qkv (written), from dout (B,T,C) and the
  * forward's att, att_drop and qkv. */
-void attention_backward_cuda(float *dqkv, const float *dout, const float *att,
+void attention_backward_cuda(operand *dqkv, const float *dout, const float *att,
                              const float *att_drop, const float *qkv, attention_scratch *s,
                              int B, int T, int C, int NH, float p, uint64_t seed);
+
+/* ---- attention_fused.cu: the same attention, T x T matrices never stored ---- */
+
+/* True when the fused kernels handle this shape (head size C/NH = 64). */
+bool attention_fused_supported(int C, int NH);
+/* out (B,T,C) as attention_forward_cuda's, with bf16 products; lse
+ * (B,NH,T) = log of each softmax row's sum, kept for the backward pass. */
+void attention_fused_forward_cuda(operand *out, float *lse, const float *qkv, int B, int T,
+                                  int C, int NH, float p, uint64_t seed);
+/* dqkv (B,T,3C) (written), from dout and the forward's out, lse and qkv;
+ * D (B,NH,T floats) is scratch. */
+void attention_fused_backward_cuda(operand *dqkv, float *D, const float *dout,
+                                   const operand *out, const float *lse, const float *qkv, int B,
+                                   int T, int C, int NH, float p, uint64_t seed);
 
 /* ---- pointwise.cu: GELU (05), residual + dropout (04) ---- */
 
 /* out (n) = gelu(inp), exact erf. */
-void gelu_forward_cuda(float *out, const float *inp, size_t n);
+void gelu_forward_cuda(operand *out, const float *inp, size_t n);
 /* dinp (n) = gelu'(inp) * dout (written). */
-void gelu_backward_cuda(float *dinp, const float *inp, const float *dout, size_t n);
+void gelu_backward_cuda(operand *dinp, const float *inp, const float *dout, size_t n);
 /* out (n) = x + dropout(y). */
 void residual_dropout_forward_cuda(float *out, const float *x, const float *y, size_t n,
                                    float p, uint64_t seed);
 /* dy (n) = dout * mask (written): the gradient into the dropped branch
  * (the residual input's gradient is dout itself). */
-void residual_dropout_backward_cuda(float *dy, const float *dout, size_t n, float p,
+void residual_dropout_backward_cuda(operand *dy, const float *dout, size_t n, float p,
                                     uint64_t seed);
 
 /* ---- crossentropy.cu: chapter 01's crossentropy_forward/backward ---- */
@@ -91,7 +114,7 @@ void residual_dropout_backward_cuda(float *dy, const float *dout, size_t n, floa
 void crossentropy_forward_cuda(float *probs, float *losses, const float *logits,
                                const int *targets, int N, int V);
 /* dlogits (N,V) = (probs - onehot(targets)) / N (written). */
-void crossentropy_backward_cuda(float *dlogits, const float *probs, const int *targets, int N,
+void crossentropy_backward_cuda(operand *dlogits, const float *probs, const int *targets, int N,
                                 int V);
 /* The mean of x (n), summed in a fixed order; copied to the host. */
 float mean_cuda(const float *x, int n, float *scratch);
@@ -101,10 +124,11 @@ float mean_cuda(const float *x, int n, float *scratch);
 /* sum of g^2 into *out (a device scalar); partial (>= 1024 floats) is scratch. */
 void grad_sumsq_cuda(float *out, float *partial, const float *g, size_t n);
 /* One AdamW step, as adamw_update(), on gradients scaled by
- * min(1, max_norm / (sqrt(*sumsq) + 1e-6)) (no clipping: sumsq NULL). */
+ * min(1, max_norm / (sqrt(*sumsq) + 1e-6)) (no clipping: sumsq NULL).
+ * bf16_copy: NULL, or (bf16 mode) n operands that get the new params. */
 void adamw_update_cuda(float *params, const float *grads, float *m, float *v, size_t n,
                        float beta1, float beta2, float eps, float lr, float weight_decay,
-                       long step, const float *sumsq, float max_norm);
+                       long step, const float *sumsq, float max_norm, operand *bf16_copy);
 
 #ifdef __cplusplus
 }

@@ -23,11 +23,12 @@ static cublasHandle_t handle;
 static precision current_precision = PRECISION_TF32;
 
 static void apply_math_mode(void) {
-    /* TF32 is a math mode of the handle; fp32 and bf16 use the default
-     * (plain fp32 arithmetic; bf16 chooses its types per call) */
-    CUBLAS_CHECK(cublasSetMathMode(handle, current_precision == PRECISION_TF32
-                                               ? CUBLAS_TF32_TENSOR_OP_MATH
-                                               : CUBLAS_DEFAULT_MATH));
+    /* TF32 is a math mode of the handle: products of float operands use it
+     * in tf32 and bf16 modes (in bf16 mode those are the few products whose
+     * operands are not made as bf16: embedding gradient, unfused attention) */
+    CUBLAS_CHECK(cublasSetMathMode(handle, current_precision == PRECISION_FP32
+                                               ? CUBLAS_DEFAULT_MATH
+                                               : CUBLAS_TF32_TENSOR_OP_MATH));
 }
 
 cublasHandle_t cublas(void) {
@@ -91,6 +92,18 @@ float *dev_alloc(size_t n_floats) {
     CUDA_CHECK(cudaMalloc(&p, (n_floats ? n_floats : 1) * sizeof(float)));
     return p;
 }
+
+size_t operand_size(void) {
+    return current_precision == PRECISION_BF16 ? sizeof(bf16) : sizeof(float);
+}
+
+operand *dev_alloc_operand(size_t n) {
+    void *p = NULL;
+    CUDA_CHECK(cudaMalloc(&p, (n ? n : 1) * operand_size()));
+    return p;
+}
+
+operand *operand_at(operand *base, size_t i) { return (char *)base + i * operand_size(); }
 
 int *dev_alloc_ints(size_t n) {
     int *p = NULL;

@@ -23,8 +23,10 @@ extern "C" {
  *   fp32  plain float arithmetic: what tests compare against the CPU;
  *   tf32  tensor cores on float inputs rounded to 10 mantissa bits
  *         (the default: about 3x fp32's speed, ~1e-3 relative error);
- *   bf16  tensor cores on bfloat16 copies of the inputs, fp32
- *         accumulation and fp32 master weights (fastest, ~1e-2). */
+ *   bf16  tensor cores on bfloat16 operands: the layers that feed a matrix
+ *         product write bfloat16, the weights get a bfloat16 copy after
+ *         each update; fp32 accumulation, fp32 master weights and fp32
+ *         everywhere else (fastest, ~1e-2). */
 typedef enum { PRECISION_FP32, PRECISION_TF32, PRECISION_BF16 } precision;
 
 /* Parses "fp32" / "tf32" / "bf16"; returns -1 for anything else. */
@@ -42,6 +44,22 @@ const char *cuda_device_description(void);
  * on first use). */
 void cuda_set_precision(precision p);
 precision cuda_get_precision(void);
+
+/* A matrix product's operand on the device: float in fp32 and tf32 modes,
+ * bfloat16 in bf16 mode (decided by the precision when it is made and
+ * used: keep one precision while a model exists). Activations that only
+ * feed products (layernorm and GELU outputs, their gradients...) and the
+ * weights' copy are operands. C code never reads one: it only passes the
+ * pointer on, so the type is left open. */
+typedef void operand;
+
+size_t operand_size(void); /* bytes per element, now */
+operand *dev_alloc_operand(size_t n);
+/* Element i of an operand array. */
+operand *operand_at(operand *base, size_t i);
+/* dst (n operands) = src (n device floats), converted; and the way back. */
+void operand_from_floats(operand *dst, const float *src, size_t n);
+void floats_from_operand(float *dst, const operand *src, size_t n);
 
 /* Device memory. */
 float *dev_alloc(size_t n_floats);

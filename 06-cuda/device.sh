@@ -6,7 +6,8 @@
 #   make BLAS=0 ARCH=-march=x86-64-v3 BUILD=DIR/build BIN=DIR cuda DIR/05-gpt/gpt
 #   DIR/lib: libgomp.so.1 and libsubunit.so.0 from the build machine
 #   DIR/peer: torch_ref.py and tinyshakespeare.txt
-#   06-cuda/device.sh DIR OUT STEP...     STEP: test | bench | full PRECISION
+#   06-cuda/device.sh DIR OUT STEP...
+#   STEP: test | bench | full PRECISION | profile PRECISION
 #
 # Logs and checkpoints go to OUT.
 set -u
@@ -32,6 +33,20 @@ while [ $# -gt 0 ]; do
     bench)
         GPT_CUDA=$DIR/06-cuda/gpt-cuda PEER=$DIR/peer/torch_ref.py BENCH_DATA=$DATA \
             06-cuda/bench.sh 2>&1 | tee "$OUT/bench.log"
+        ;;
+    profile) # one step's kernels, timed by Nsight Compute (clocks left alone)
+        precision=$1
+        shift
+        ncu=$(command -v ncu || find / -name ncu -type f -path '*nsight-compute*' 2>/dev/null |
+            head -n1)
+        [ -n "$ncu" ] || { echo "profile: no ncu on this machine"; continue; }
+        timeout 300 "$ncu" --clock-control none --cache-control none --csv --print-units base \
+            --metrics gpu__time_duration.sum "$DIR/06-cuda/gpt-cuda" train --preset full \
+            --iters 2 --eval-interval 1000000 --eval-iters 1 --precision "$precision" \
+            --data "$DATA" --out /tmp/gpt-profile >"$OUT/profile-$precision.csv" 2>&1 ||
+            { echo "profile: ncu failed"; tail -n 5 "$OUT/profile-$precision.csv"; continue; }
+        python3 06-cuda/profile_step.py "$OUT/profile-$precision.csv" |
+            tee "$OUT/profile-$precision.txt" | head -n 30
         ;;
     full) # only after passing tests: no point training with broken kernels
         precision=$1

@@ -8,7 +8,9 @@
  * offsets) and is where checkpoints are read and written; the device holds
  * parameters, gradients and AdamW moments with the same layout, so a
  * checkpoint moves with one copy each way. Activations are allocated once
- * for the largest batch.
+ * for the largest batch. Those that only feed matrix products are
+ * `operand`s (bf16 in bf16 mode, see cuda_util.h), and so is the weights'
+ * copy that bf16 mode multiplies with.
  */
 #include "gpt_cuda.h"
 
@@ -23,14 +25,18 @@
 
 /* One block's activations on the device (cf. block_acts in 04-block). */
 typedef struct {
-    float *ln_1, *ln_1_mean, *ln_1_rstd; /* (B,T,C), (B,T), (B,T) */
-    float *qkv;                          /* (B,T,3C) */
-    float *att, *att_drop;               /* (B,NH,T,T); att_drop == att without dropout */
-    float *heads;                        /* (B,T,C) attention output, before c_proj */
-    float *res_1;                        /* (B,T,C) x + attention */
-    float *ln_2, *ln_2_mean, *ln_2_rstd;
-    float *fc, *fc_act;                  /* (B,T,4C) before and after GELU */
-    float *out;                          /* (B,T,C) the block's output */
+    operand *ln_1;                /* (B,T,C) */
+    float *ln_1_mean, *ln_1_rstd; /* (B,T) each */
+    float *qkv;                   /* (B,T,3C) */
+    float *att, *att_drop;        /* (B,NH,T,T); att_drop == att without dropout */
+    float *lse;                   /* (B,NH,T) instead of att, att_drop when fused */
+    operand *heads;               /* (B,T,C) attention output, before c_proj */
+    float *res_1;                 /* (B,T,C) x + attention */
+    operand *ln_2;
+    float *ln_2_mean, *ln_2_rstd;
+    float *fc;                    /* (B,T,4C) before GELU */
+    operand *fc_act;              /* (B,T,4C) after GELU */
+    float *out;                   /* (B,T,C) the block's output */
 } layer_acts;
 
 struct gpt_cuda {
@@ -39,22 +45,29 @@ struct gpt_cuda {
     int max_B;
     const param_table *table;
     float *params, *grads, *m, *v; /* device, table->total each */
+    operand *params_bf16;      /* bf16 mode: the weights as operands (else NULL) */
     block_weights *w, *g;      /* per layer, device pointers */
     float *wte, *wpe, *ln_f_w, *dwte, *dwpe, *dln_f_w;
     layer_acts *acts;
     /* outside the blocks */
     int *idx, *targets;        /* (B,T) */
     float *x0;                 /* (B,T,C) embeddings after dropout */
-    float *ln_f, *ln_f_mean, *ln_f_rstd;
+    operand *ln_f;
+    float *ln_f_mean, *ln_f_rstd;
     float *logits, *probs, *losses; /* (B,T,V), (B,T,V), (B,T) */
     /* backward scratch */
-    float *dlogits, *dln_f;    /* (B,T,V), (B,T,C) */
-    float *dx, *dx_prev, *dres, *dtmp, *dln, *dheads; /* (B,T,C) each */
-    float *dqkv;               /* (B,T,3C) */
-    float *dfc, *dfc_act;      /* (B,T,4C) */
+    operand *dlogits;          /* (B,T,V) */
+    float *dln_f;              /* (B,T,C) */
+    float *dx, *dx_prev, *dres, *dln, *dheads; /* (B,T,C) each */
+    operand *dtmp;             /* (B,T,C) */
+    operand *dqkv;             /* (B,T,3C) */
+    operand *dfc;              /* (B,T,4C) */
+    float *dfc_act;            /* (B,T,4C) */
     float *tmp;                /* (B,T,C) forward scratch: c_proj outputs */
     float *onehot;             /* (B,T,V) */
-    attention_scratch att;
+    bool fused_attention;      /* attention_fused.cu (bf16) instead of attention.cu */
+    attention_scratch att;     /* attention.cu's */
+    float *att_D;              /* (B,NH,T) attention_fused.cu's */
     float *sumsq, *partial, *scalar; /* reductions */
     float *host_logits;        /* (B,T,V) logits copied back for sampling */
     /* the last batch */
@@ -75,28 +88,35 @@ static uint64_t site_seed(const gpt_cuda *m, int layer, int site) {
     return m->step_seed ^ ((id + 1) * 0xD1B54A32D192ED03ull);
 }
 
-static void alloc_layer(layer_acts *a, size_t N, size_t C, size_t TT, bool dropout) {
-    a->ln_1 = dev_alloc(N * C);
+/* TT: floats of the (B,NH,T,T) attention matrices, 0 when fused; rows:
+ * B*NH*T. */
+static void alloc_layer(layer_acts *a, size_t N, size_t C, size_t TT, size_t rows,
+                        bool dropout) {
+    a->ln_1 = dev_alloc_operand(N * C);
     a->ln_1_mean = dev_alloc(N);
     a->ln_1_rstd = dev_alloc(N);
     a->qkv = dev_alloc(N * 3 * C);
-    a->att = dev_alloc(TT);
-    a->att_drop = dropout ? dev_alloc(TT) : a->att;
-    a->heads = dev_alloc(N * C);
+    if (TT) {
+        a->att = dev_alloc(TT);
+        a->att_drop = dropout ? dev_alloc(TT) : a->att;
+    } else {
+        a->lse = dev_alloc(rows);
+    }
+    a->heads = dev_alloc_operand(N * C);
     a->res_1 = dev_alloc(N * C);
-    a->ln_2 = dev_alloc(N * C);
+    a->ln_2 = dev_alloc_operand(N * C);
     a->ln_2_mean = dev_alloc(N);
     a->ln_2_rstd = dev_alloc(N);
     a->fc = dev_alloc(N * MLP_MULT * C);
-    a->fc_act = dev_alloc(N * MLP_MULT * C);
+    a->fc_act = dev_alloc_operand(N * MLP_MULT * C);
     a->out = dev_alloc(N * C);
 }
 
 static void free_layer(layer_acts *a) {
     if (a->att_drop != a->att)
         dev_free(a->att_drop);
-    float *all[] = {a->ln_1, a->ln_1_mean, a->ln_1_rstd, a->qkv, a->att, a->heads, a->res_1,
-                    a->ln_2, a->ln_2_mean, a->ln_2_rstd, a->fc, a->fc_act, a->out};
+    void *all[] = {a->ln_1, a->ln_1_mean, a->ln_1_rstd, a->qkv, a->att, a->lse, a->heads,
+                    a->res_1, a->ln_2, a->ln_2_mean, a->ln_2_rstd, a->fc, a->fc_act, a->out};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         dev_free(all[i]);
 }
@@ -120,11 +140,25 @@ static int view_weights(gpt_cuda *m, error *e) {
     return 0;
 }
 
+/* A weight as a matrix product's operand: itself, or in bf16 mode the
+ * element at the same index of the bf16 copy. */
+static const operand *W(const gpt_cuda *m, const float *w) {
+    return m->params_bf16 ? operand_at(m->params_bf16, (size_t)(w - m->params)) : w;
+}
+
+/* After the weights changed other than by train_step's update (which
+ * writes the copy itself): make the bf16 copy again. */
+static void refresh_weight_operands(gpt_cuda *m) {
+    if (m->params_bf16)
+        operand_from_floats(m->params_bf16, m->params, m->table->total);
+}
+
 static void alloc_buffers(gpt_cuda *m) {
     const gpt_config *c = &m->cfg;
     size_t N = (size_t)m->max_B * c->block_size, C = (size_t)c->n_embd,
            V = (size_t)c->vocab_size, P = m->table->total;
-    size_t TT = (size_t)m->max_B * c->n_head * c->block_size * c->block_size;
+    size_t rows = (size_t)m->max_B * c->n_head * c->block_size;
+    size_t TT = m->fused_attention ? 0 : rows * c->block_size;
     m->params = dev_alloc(P);
     m->grads = dev_alloc(P);
     m->m = dev_alloc(P);
@@ -132,25 +166,32 @@ static void alloc_buffers(gpt_cuda *m) {
     dev_zero(m->grads, P);
     dev_zero(m->m, P);
     dev_zero(m->v, P);
+    m->params_bf16 = cuda_get_precision() == PRECISION_BF16 ? dev_alloc_operand(P) : NULL;
     for (int l = 0; l < c->n_layer; l++)
-        alloc_layer(&m->acts[l], N, C, TT, c->dropout > 0.0f);
+        alloc_layer(&m->acts[l], N, C, TT, rows, c->dropout > 0.0f);
     m->idx = dev_alloc_ints(N);
     m->targets = dev_alloc_ints(N);
-    float **bc[] = {&m->x0, &m->ln_f, &m->dln_f, &m->dx, &m->dx_prev, &m->dres, &m->dtmp,
-                    &m->dln, &m->dheads, &m->tmp, &m->att.q, &m->att.k, &m->att.v, &m->att.y};
-    for (size_t i = 0; i < sizeof bc / sizeof bc[0]; i++)
+    float **bc[] = {&m->x0,  &m->dln_f,   &m->dx,    &m->dx_prev, &m->dres, &m->dln,
+                    &m->dheads, &m->tmp, &m->att.q, &m->att.k, &m->att.v, &m->att.y};
+    size_t n_bc = sizeof bc / sizeof bc[0] - (m->fused_attention ? 4 : 0); /* no att.* */
+    for (size_t i = 0; i < n_bc; i++)
         *bc[i] = dev_alloc(N * C);
+    m->ln_f = dev_alloc_operand(N * C);
+    m->dtmp = dev_alloc_operand(N * C);
     m->ln_f_mean = dev_alloc(N);
     m->ln_f_rstd = dev_alloc(N);
     m->losses = dev_alloc(N);
     m->logits = dev_alloc(N * V);
     m->probs = dev_alloc(N * V);
-    m->dlogits = dev_alloc(N * V);
+    m->dlogits = dev_alloc_operand(N * V);
     m->onehot = dev_alloc(N * V);
-    m->dqkv = dev_alloc(N * 3 * C);
-    m->dfc = dev_alloc(N * MLP_MULT * C);
+    m->dqkv = dev_alloc_operand(N * 3 * C);
+    m->dfc = dev_alloc_operand(N * MLP_MULT * C);
     m->dfc_act = dev_alloc(N * MLP_MULT * C);
-    m->att.datt = dev_alloc(TT);
+    if (m->fused_attention)
+        m->att_D = dev_alloc(rows);
+    else
+        m->att.datt = dev_alloc(TT);
     m->sumsq = dev_alloc(1);
     m->scalar = dev_alloc(1);
     m->partial = dev_alloc(1024);
@@ -163,9 +204,9 @@ static void destroy(void *handle) {
     if (m->acts)
         for (int l = 0; l < m->cfg.n_layer; l++)
             free_layer(&m->acts[l]);
-    float *all[] = {m->params, m->grads, m->m, m->v, m->x0, m->ln_f, m->dln_f, m->dx,
+    void *all[] = {m->params, m->grads, m->m, m->v, m->params_bf16, m->x0, m->ln_f, m->dln_f, m->dx,
                     m->dx_prev, m->dres, m->dtmp, m->dln, m->dheads, m->tmp, m->att.q, m->att.k,
-                    m->att.v, m->att.y, m->att.datt, m->ln_f_mean, m->ln_f_rstd, m->losses,
+                    m->att.v, m->att.y, m->att.datt, m->att_D, m->ln_f_mean, m->ln_f_rstd, m->losses,
                     m->logits, m->probs, m->dlogits, m->onehot, m->dqkv, m->dfc, m->dfc_act,
                     m->sumsq, m->scalar, m->partial};
     if (m->params)
@@ -186,6 +227,10 @@ static void *create(const gpt_config *c, int max_B, const rng *init_rng, const r
     char why[256];
     if (!cuda_available(why, sizeof why)) {
         error_set(e, "%s", why);
+        return NULL;
+    }
+    if (!layernorm_cuda_supported(c->n_embd)) {
+        error_set(e, "n_embd %d: the CUDA layernorm takes at most %d", c->n_embd, LN_MAX_C);
         return NULL;
     }
     gpt_cuda *m = calloc(1, sizeof *m);
@@ -210,12 +255,15 @@ static void *create(const gpt_config *c, int max_B, const rng *init_rng, const r
         return NULL;
     }
     m->table = gpt_params_table(m->host);
+    m->fused_attention = cuda_get_precision() == PRECISION_BF16 &&
+                         attention_fused_supported(c->n_embd, c->n_head);
     alloc_buffers(m);
     if (view_weights(m, e) != 0) {
         destroy(m);
         return NULL;
     }
     dev_upload(m->params, gpt_params(m->host), m->table->total);
+    refresh_weight_operands(m);
     *host = m->host;
     return m;
 }
@@ -230,17 +278,21 @@ static void block_forward_cuda(gpt_cuda *m, int l, const float *x, int B, int T)
     float p = m->training ? c->dropout : 0.0f;
     /* res_1 = x + dropout(c_proj(attention(c_attn(ln_1(x))))) */
     layernorm_forward_cuda(a->ln_1, a->ln_1_mean, a->ln_1_rstd, x, w->ln_1_w, NULL, N, C);
-    linear_forward_cuda(a->qkv, a->ln_1, w->attn_w, N, C, 3 * C);
-    attention_forward_cuda(a->heads, a->att, a->att_drop, a->qkv, &m->att, B, T, C, c->n_head, p,
-                           site_seed(m, l, SITE_ATTENTION));
-    linear_forward_cuda(m->tmp, a->heads, w->attn_proj_w, N, C, C);
+    linear_forward_cuda(a->qkv, a->ln_1, W(m, w->attn_w), N, C, 3 * C);
+    if (m->fused_attention)
+        attention_fused_forward_cuda(a->heads, a->lse, a->qkv, B, T, C, c->n_head, p,
+                                     site_seed(m, l, SITE_ATTENTION));
+    else
+        attention_forward_cuda(a->heads, a->att, a->att_drop, a->qkv, &m->att, B, T, C,
+                               c->n_head, p, site_seed(m, l, SITE_ATTENTION));
+    linear_forward_cuda(m->tmp, a->heads, W(m, w->attn_proj_w), N, C, C);
     residual_dropout_forward_cuda(a->res_1, x, m->tmp, (size_t)N * C, p,
                                   site_seed(m, l, SITE_ATTN_RESIDUAL));
     /* out = res_1 + dropout(mlp.c_proj(gelu(mlp.c_fc(ln_2(res_1))))) */
     layernorm_forward_cuda(a->ln_2, a->ln_2_mean, a->ln_2_rstd, a->res_1, w->ln_2_w, NULL, N, C);
-    linear_forward_cuda(a->fc, a->ln_2, w->fc_w, N, C, F);
+    linear_forward_cuda(a->fc, a->ln_2, W(m, w->fc_w), N, C, F);
     gelu_forward_cuda(a->fc_act, a->fc, (size_t)N * F);
-    linear_forward_cuda(m->tmp, a->fc_act, w->mlp_proj_w, N, F, C);
+    linear_forward_cuda(m->tmp, a->fc_act, W(m, w->mlp_proj_w), N, F, C);
     residual_dropout_forward_cuda(a->out, a->res_1, m->tmp, (size_t)N * C, p,
                                   site_seed(m, l, SITE_MLP_RESIDUAL));
 }
@@ -261,7 +313,7 @@ static float forward(void *handle, const int *x, const int *targets, int B, int 
         h = m->acts[l].out;
     }
     layernorm_forward_cuda(m->ln_f, m->ln_f_mean, m->ln_f_rstd, h, m->ln_f_w, NULL, N, C);
-    linear_forward_cuda(m->logits, m->ln_f, m->wte, N, C, V); /* the tied lm_head */
+    linear_forward_cuda(m->logits, m->ln_f, W(m, m->wte), N, C, V); /* the tied lm_head */
     if (!targets)
         return 0.0f;
     dev_upload_ints(m->targets, targets, (size_t)N);
@@ -284,18 +336,24 @@ static void block_backward_cuda(gpt_cuda *m, int l, float *dx, const float *dout
     float p = m->training ? c->dropout : 0.0f;
     /* out = res_1 + dropout(mlp_proj(gelu(fc(ln_2(res_1))))) */
     residual_dropout_backward_cuda(m->dtmp, dout, NC, p, site_seed(m, l, SITE_MLP_RESIDUAL));
-    linear_backward_cuda(m->dfc_act, g->mlp_proj_w, m->dtmp, a->fc_act, w->mlp_proj_w, N, F, C);
+    linear_backward_cuda(m->dfc_act, g->mlp_proj_w, m->dtmp, a->fc_act, W(m, w->mlp_proj_w), N,
+                         F, C);
     gelu_backward_cuda(m->dfc, a->fc, m->dfc_act, (size_t)N * F);
-    linear_backward_cuda(m->dln, g->fc_w, m->dfc, a->ln_2, w->fc_w, N, C, F);
+    linear_backward_cuda(m->dln, g->fc_w, m->dfc, a->ln_2, W(m, w->fc_w), N, C, F);
     dev_copy(m->dres, dout, NC); /* the residual path passes dout straight through */
     layernorm_backward_cuda(m->dres, g->ln_2_w, NULL, m->dln, a->res_1, w->ln_2_w, a->ln_2_mean,
                             a->ln_2_rstd, N, C);
     /* res_1 = x + dropout(c_proj(attention(c_attn(ln_1(x))))) */
     residual_dropout_backward_cuda(m->dtmp, m->dres, NC, p, site_seed(m, l, SITE_ATTN_RESIDUAL));
-    linear_backward_cuda(m->dheads, g->attn_proj_w, m->dtmp, a->heads, w->attn_proj_w, N, C, C);
-    attention_backward_cuda(m->dqkv, m->dheads, a->att, a->att_drop, a->qkv, &m->att, B, T, C,
-                            c->n_head, p, site_seed(m, l, SITE_ATTENTION));
-    linear_backward_cuda(m->dln, g->attn_w, m->dqkv, a->ln_1, w->attn_w, N, C, 3 * C);
+    linear_backward_cuda(m->dheads, g->attn_proj_w, m->dtmp, a->heads, W(m, w->attn_proj_w), N,
+                         C, C);
+    if (m->fused_attention)
+        attention_fused_backward_cuda(m->dqkv, m->att_D, m->dheads, a->heads, a->lse, a->qkv, B,
+                                      T, C, c->n_head, p, site_seed(m, l, SITE_ATTENTION));
+    else
+        attention_backward_cuda(m->dqkv, m->dheads, a->att, a->att_drop, a->qkv, &m->att, B, T,
+                                C, c->n_head, p, site_seed(m, l, SITE_ATTENTION));
+    linear_backward_cuda(m->dln, g->attn_w, m->dqkv, a->ln_1, W(m, w->attn_w), N, C, 3 * C);
     dev_copy(dx, m->dres, NC);
     layernorm_backward_cuda(dx, g->ln_1_w, NULL, m->dln, x, w->ln_1_w, a->ln_1_mean, a->ln_1_rstd,
                             N, C);
@@ -306,7 +364,7 @@ static void backward(void *handle) {
     const gpt_config *c = &m->cfg;
     int B = m->B, T = m->T, N = B * T, C = c->n_embd, V = c->vocab_size, L = c->n_layer;
     crossentropy_backward_cuda(m->dlogits, m->probs, m->targets, N, V);
-    linear_backward_cuda(m->dln_f, m->dwte, m->dlogits, m->ln_f, m->wte, N, C, V);
+    linear_backward_cuda(m->dln_f, m->dwte, m->dlogits, m->ln_f, W(m, m->wte), N, C, V);
     dev_zero(m->dx, (size_t)N * C);
     layernorm_backward_cuda(m->dx, m->dln_f_w, NULL, m->dln_f, m->acts[L - 1].out, m->ln_f_w,
                             m->ln_f_mean, m->ln_f_rstd, N, C);
@@ -343,7 +401,8 @@ static float train_step(void *handle, const int *x, const int *targets, int B, i
         adamw_update_cuda(m->params + t->offset, m->grads + t->offset, m->m + t->offset,
                           m->v + t->offset, t->size, a->beta1, a->beta2, a->eps, lr,
                           decay ? a->weight_decay : 0.0f, st->step + 1, clip ? m->sumsq : NULL,
-                          cfg->grad_clip);
+                          cfg->grad_clip,
+                          m->params_bf16 ? operand_at(m->params_bf16, t->offset) : NULL);
     }
     return loss;
 }
@@ -389,6 +448,7 @@ static void upload(void *handle, const train_state *st) {
     gpt_cuda *m = handle;
     size_t P = m->table->total;
     dev_upload(m->params, gpt_params(m->host), P);
+    refresh_weight_operands(m);
     if (st) {
         dev_upload(m->m, st->m, P);
         dev_upload(m->v, st->v, P);

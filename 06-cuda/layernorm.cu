@@ -5,9 +5,9 @@
  * One warp (32 threads) per row: each lane reads every 32nd element, so a
  * warp's loads are consecutive floats (coalesced), and the row's sums are
  * finished with warp shuffles, without shared memory or __syncthreads.
- * The backward's weight gradient sums over all N rows; each block adds its
- * rows into shared memory first, so only one atomic add per column per
- * block reaches global memory.
+ * The backward's weight gradient sums over all N rows: in registers, then
+ * across a block's warps, so only one atomic add per column per block
+ * reaches global memory.
  */
 #include "cuda_internal.cuh"
 #include "cuda_layers.h"
@@ -15,8 +15,10 @@
 #define LN_EPS 1e-5f          /* as LAYERNORM_EPS in 04-block/layernorm.h */
 #define WARPS_PER_BLOCK 8
 #define ROWS_PER_WARP 8       /* backward: rows each warp handles in turn */
+#define LN_COLS_PER_LANE (LN_MAX_C / WARP) /* backward: columns each lane owns */
 
-__global__ void layernorm_forward_kernel(float *out, float *mean, float *rstd, const float *inp,
+template <typename T>
+__global__ void layernorm_forward_kernel(T *out, float *mean, float *rstd, const float *inp,
                                          const float *w, const float *b, int N, int C) {
     int row = blockIdx.x * WARPS_PER_BLOCK + threadIdx.x / WARP, lane = threadIdx.x % WARP;
     if (row >= N)
@@ -30,35 +32,37 @@ __global__ void layernorm_forward_kernel(float *out, float *mean, float *rstd, c
     for (int c = lane; c < C; c += WARP)
         var += (x[c] - m) * (x[c] - m);
     float s = rsqrtf(warp_sum(var) / C + LN_EPS);
-    float *o = out + (size_t)row * C;
+    T *o = out + (size_t)row * C;
     for (int c = lane; c < C; c += WARP)
-        o[c] = (x[c] - m) * s * w[c] + (b ? b[c] : 0.0f);
+        store(o + c, (x[c] - m) * s * w[c] + (b ? b[c] : 0.0f));
     if (lane == 0) {
         mean[row] = m;
         rstd[row] = s;
     }
 }
 
-extern "C" void layernorm_forward_cuda(float *out, float *mean, float *rstd, const float *inp,
+extern "C" void layernorm_forward_cuda(operand *out, float *mean, float *rstd, const float *inp,
                                        const float *w, const float *b, int N, int C) {
-    unsigned blocks = blocks_for((size_t)N, WARPS_PER_BLOCK);
-    layernorm_forward_kernel<<<blocks, WARPS_PER_BLOCK * WARP>>>(out, mean, rstd, inp, w, b, N,
-                                                                 C);
-    LAUNCH_CHECK();
+    LAUNCH_FOR_OPERANDS(layernorm_forward_kernel, blocks_for((size_t)N, WARPS_PER_BLOCK),
+                        WARPS_PER_BLOCK * WARP, 0, out, mean, rstd, inp, w, b, N, C);
 }
 
 /* With xhat = (x - mean) * rstd and g = dout * w:
  *   dinp += rstd * (g - mean(g) - xhat * mean(g * xhat))
- *   dw += dout * xhat, db += dout (summed over rows) */
+ *   dw += dout * xhat, db += dout (summed over rows)
+ * A warp takes ROWS_PER_WARP rows in turn. Lane l owns columns l, l + 32,
+ * ... of every row and keeps their dw and db sums in registers across
+ * rows (an array indexed by unrolled-loop constants stays in registers).
+ * At the end the block's warps add their sums in shared memory, in a fixed
+ * order, and one atomic add per column and block goes to memory. The GPT's
+ * layernorms have no bias: with_bias = false leaves db's registers out. */
+template <bool with_bias>
 __global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, const float *dout,
                                           const float *inp, const float *w, const float *mean,
                                           const float *rstd, int N, int C) {
-    extern __shared__ float shared[]; /* dw partial (C), then db partial (C) */
-    float *dw_part = shared, *db_part = shared + C;
-    for (int c = threadIdx.x; c < 2 * C; c += blockDim.x)
-        shared[c] = 0.0f;
-    __syncthreads();
+    extern __shared__ float shared[]; /* per warp: dw partial (C), db partial (C) */
     int warp = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    float dw_sum[LN_COLS_PER_LANE] = {0}, db_sum[LN_COLS_PER_LANE] = {0};
     int first = (blockIdx.x * WARPS_PER_BLOCK + warp) * ROWS_PER_WARP;
     for (int row = first; row < first + ROWS_PER_WARP && row < N; row++) {
         const float *x = inp + (size_t)row * C, *d = dout + (size_t)row * C;
@@ -71,27 +75,52 @@ __global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, con
         }
         float g_mean = warp_sum(g_sum) / C, gx_mean = warp_sum(gx_sum) / C;
         float *dx = dinp + (size_t)row * C;
-        for (int c = lane; c < C; c += WARP) {
-            float xhat = (x[c] - m) * s, g = d[c] * w[c];
-            dx[c] += s * (g - g_mean - xhat * gx_mean);
-            atomicAdd(&dw_part[c], d[c] * xhat); /* shared-memory atomics: cheap */
-            atomicAdd(&db_part[c], d[c]);
+#pragma unroll
+        for (int k = 0; k < LN_COLS_PER_LANE; k++) {
+            int c = lane + k * WARP;
+            if (c < C) { /* x and dout again: from the L1 cache this time */
+                float xhat = (x[c] - m) * s, g = d[c] * w[c];
+                dx[c] += s * (g - g_mean - xhat * gx_mean);
+                dw_sum[k] += d[c] * xhat;
+                if (with_bias)
+                    db_sum[k] += d[c];
+            }
+        }
+    }
+    float *part = shared + (size_t)warp * 2 * C;
+#pragma unroll
+    for (int k = 0; k < LN_COLS_PER_LANE; k++) {
+        int c = lane + k * WARP;
+        if (c < C) {
+            part[c] = dw_sum[k];
+            part[C + c] = db_sum[k];
         }
     }
     __syncthreads();
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
-        atomicAdd(&dw[c], dw_part[c]);
-        if (db)
-            atomicAdd(&db[c], db_part[c]);
+        float dw_c = 0.0f, db_c = 0.0f;
+        for (int v = 0; v < WARPS_PER_BLOCK; v++) {
+            dw_c += shared[(size_t)v * 2 * C + c];
+            db_c += shared[(size_t)v * 2 * C + C + c];
+        }
+        atomicAdd(&dw[c], dw_c);
+        if (with_bias)
+            atomicAdd(&db[c], db_c);
     }
 }
+
+extern "C" bool layernorm_cuda_supported(int C) { return C > 0 && C <= LN_MAX_C; }
 
 extern "C" void layernorm_backward_cuda(float *dinp, float *dw, float *db, const float *dout,
                                         const float *inp, const float *w, const float *mean,
                                         const float *rstd, int N, int C) {
     unsigned blocks = blocks_for((size_t)N, WARPS_PER_BLOCK * ROWS_PER_WARP);
-    size_t shared = 2 * (size_t)C * sizeof(float);
-    layernorm_backward_kernel<<<blocks, WARPS_PER_BLOCK * WARP, shared>>>(dinp, dw, db, dout, inp,
-                                                                          w, mean, rstd, N, C);
+    size_t shared = (size_t)WARPS_PER_BLOCK * 2 * C * sizeof(float);
+    auto kernel = db ? layernorm_backward_kernel<true> : layernorm_backward_kernel<false>;
+    if (shared > 48 * 1024)
+        CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        (int)shared));
+    kernel<<<blocks, WARPS_PER_BLOCK * WARP, shared>>>(dinp, dw, db, dout, inp, w, mean, rstd, N,
+                                                       C);
     LAUNCH_CHECK();
 }

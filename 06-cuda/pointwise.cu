@@ -10,33 +10,34 @@
 #define INV_SQRT2 0.70710678118654752f
 #define INV_SQRT_2PI 0.39894228040143268f
 
-__global__ void gelu_forward_kernel(float *out, const float *inp, size_t n) {
+template <typename T> __global__ void gelu_forward_kernel(T *out, const float *inp, size_t n) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) {
         float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + erff(x * INV_SQRT2));
+        store(out + i, 0.5f * x * (1.0f + erff(x * INV_SQRT2)));
     }
 }
 
-__global__ void gelu_backward_kernel(float *dinp, const float *inp, const float *dout, size_t n) {
+template <typename T>
+__global__ void gelu_backward_kernel(T *dinp, const float *inp, const float *dout, size_t n) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) {
         /* d/dx [x Phi(x)] = Phi(x) + x pdf(x) */
         float x = inp[i];
         float cdf = 0.5f * (1.0f + erff(x * INV_SQRT2));
         float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
-        dinp[i] = (cdf + x * pdf) * dout[i];
+        store(dinp + i, (cdf + x * pdf) * dout[i]);
     }
 }
 
-extern "C" void gelu_forward_cuda(float *out, const float *inp, size_t n) {
-    gelu_forward_kernel<<<blocks_for(n, BLOCK_THREADS), BLOCK_THREADS>>>(out, inp, n);
-    LAUNCH_CHECK();
+extern "C" void gelu_forward_cuda(operand *out, const float *inp, size_t n) {
+    LAUNCH_FOR_OPERANDS(gelu_forward_kernel, blocks_for(n, BLOCK_THREADS), BLOCK_THREADS, 0, out,
+                        inp, n);
 }
 
-extern "C" void gelu_backward_cuda(float *dinp, const float *inp, const float *dout, size_t n) {
-    gelu_backward_kernel<<<blocks_for(n, BLOCK_THREADS), BLOCK_THREADS>>>(dinp, inp, dout, n);
-    LAUNCH_CHECK();
+extern "C" void gelu_backward_cuda(operand *dinp, const float *inp, const float *dout, size_t n) {
+    LAUNCH_FOR_OPERANDS(gelu_backward_kernel, blocks_for(n, BLOCK_THREADS), BLOCK_THREADS, 0, dinp,
+                        inp, dout, n);
 }
 
 __global__ void residual_dropout_forward_kernel(float *out, const float *x, const float *y,
@@ -46,11 +47,12 @@ __global__ void residual_dropout_forward_kernel(float *out, const float *x, cons
         out[i] = x[i] + (p > 0.0f ? y[i] * dropout_scale(seed, i, p) : y[i]);
 }
 
-__global__ void residual_dropout_backward_kernel(float *dy, const float *dout, size_t n, float p,
+template <typename T>
+__global__ void residual_dropout_backward_kernel(T *dy, const float *dout, size_t n, float p,
                                                  uint64_t seed) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n)
-        dy[i] = p > 0.0f ? dout[i] * dropout_scale(seed, i, p) : dout[i];
+        store(dy + i, p > 0.0f ? dout[i] * dropout_scale(seed, i, p) : dout[i]);
 }
 
 extern "C" void residual_dropout_forward_cuda(float *out, const float *x, const float *y, size_t n,
@@ -60,9 +62,8 @@ extern "C" void residual_dropout_forward_cuda(float *out, const float *x, const 
     LAUNCH_CHECK();
 }
 
-extern "C" void residual_dropout_backward_cuda(float *dy, const float *dout, size_t n, float p,
+extern "C" void residual_dropout_backward_cuda(operand *dy, const float *dout, size_t n, float p,
                                                uint64_t seed) {
-    residual_dropout_backward_kernel<<<blocks_for(n, BLOCK_THREADS), BLOCK_THREADS>>>(dy, dout, n,
-                                                                                      p, seed);
-    LAUNCH_CHECK();
+    LAUNCH_FOR_OPERANDS(residual_dropout_backward_kernel, blocks_for(n, BLOCK_THREADS),
+                        BLOCK_THREADS, 0, dy, dout, n, p, seed);
 }

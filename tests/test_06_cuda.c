@@ -93,6 +93,23 @@ static int *device_ints(const int *x, size_t n) {
     return d;
 }
 
+/* An operand copy of a pair's device floats (bf16 in bf16 mode). */
+static operand *operand_of(const pair *p) {
+    operand *o = dev_alloc_operand(p->n);
+    operand_from_floats(o, p->dev, p->n);
+    return o;
+}
+
+/* Relative difference between n operands on the device and a host
+ * reference. */
+static float operand_vs(const operand *o, size_t n, const float *reference) {
+    pair back = {NULL, dev_alloc(n), n};
+    floats_from_operand(back.dev, o, n);
+    float d = device_vs(&back, reference);
+    dev_free(back.dev);
+    return d;
+}
+
 static float tolerance(precision p) {
     return p == PRECISION_FP32 ? FP32_TOL : p == PRECISION_TF32 ? TF32_TOL : BF16_TOL;
 }
@@ -112,8 +129,12 @@ START_TEST(test_linear_matches_cpu) {
     float *ref_dinp = calloc(N * C, sizeof(float));
     linear_forward(out.host, inp.host, w.host, NULL, N, C, OC);
     linear_backward(ref_dinp, ref_dw, NULL, dout.host, inp.host, w.host, N, C, OC);
-    linear_forward_cuda(out.dev, inp.dev, w.dev, N, C, OC);
-    linear_backward_cuda(dinp.dev, dw.dev, dout.dev, inp.dev, w.dev, N, C, OC);
+    operand *inp_op = operand_of(&inp), *w_op = operand_of(&w), *dout_op = operand_of(&dout);
+    linear_forward_cuda(out.dev, inp_op, w_op, N, C, OC);
+    linear_backward_cuda(dinp.dev, dw.dev, dout_op, inp_op, w_op, N, C, OC);
+    dev_free(inp_op);
+    dev_free(w_op);
+    dev_free(dout_op);
     float tol = tolerance(prec);
     ck_assert_float_lt(device_vs(&out, out.host), tol);
     ck_assert_float_lt(device_vs(&dinp, ref_dinp), tol);
@@ -170,13 +191,16 @@ START_TEST(test_attention_matches_cpu) {
     multihead_scores_backward(ref_dqkv, ref_datt, att.host, qkv.host, B, T, C, NH);
     attention_scratch s = {dev_alloc(n_out), dev_alloc(n_out), dev_alloc(n_out), dev_alloc(n_out),
                            dev_alloc(n_att)};
-    attention_forward_cuda(out.dev, att.dev, att.dev, qkv.dev, &s, B, T, C, NH, 0.0f, 0);
-    attention_backward_cuda(dqkv.dev, dout.dev, att.dev, att.dev, qkv.dev, &s, B, T, C, NH, 0.0f,
+    operand *out_op = operand_of(&out), *dqkv_op = operand_of(&dqkv); /* poisoned */
+    attention_forward_cuda(out_op, att.dev, att.dev, qkv.dev, &s, B, T, C, NH, 0.0f, 0);
+    attention_backward_cuda(dqkv_op, dout.dev, att.dev, att.dev, qkv.dev, &s, B, T, C, NH, 0.0f,
                             0);
     float tol = tolerance(prec);
     ck_assert_float_lt(device_vs(&att, att.host), tol);
-    ck_assert_float_lt(device_vs(&out, out.host), tol);
-    ck_assert_float_lt(device_vs(&dqkv, ref_dqkv), tol);
+    ck_assert_float_lt(operand_vs(out_op, n_out, out.host), tol);
+    ck_assert_float_lt(operand_vs(dqkv_op, n_qkv, ref_dqkv), tol);
+    dev_free(out_op);
+    dev_free(dqkv_op);
     /* causality on the device: exact zeros above the diagonal */
     float *back = malloc(n_att * sizeof *back);
     dev_download(back, att.dev, n_att);
@@ -193,6 +217,113 @@ START_TEST(test_attention_matches_cpu) {
     pair all[] = {qkv, dout, out, att, dqkv};
     free_pairs(all, sizeof all / sizeof all[0]);
     cuda_set_precision(PRECISION_FP32);
+}
+END_TEST
+
+/* The fused kernels (attention_fused.cu) need head size 64; T = 150 spans
+ * two full tiles of 64 and a partial one. */
+enum { FB = 2, FT = 150, FC = 128, FNH = 2 };
+#define F_QKV ((size_t)FB * FT * 3 * FC)
+#define F_OUT ((size_t)FB * FT * FC)
+#define F_ROWS ((size_t)FB * FNH * FT)
+
+/* The fused forward and backward on qkv and dout; results in out, dqkv. */
+static void run_fused(pair *out, pair *dqkv, const pair *qkv, const pair *dout, float p,
+                      uint64_t seed) {
+    float *lse = dev_alloc(F_ROWS), *D = dev_alloc(F_ROWS);
+    attention_fused_forward_cuda(out->dev, lse, qkv->dev, FB, FT, FC, FNH, p, seed);
+    attention_fused_backward_cuda(dqkv->dev, D, dout->dev, out->dev, lse, qkv->dev, FB, FT, FC,
+                                  FNH, p, seed);
+    dev_free(lse);
+    dev_free(D);
+}
+
+START_TEST(test_fused_attention_matches_cpu) {
+    ck_assert(attention_fused_supported(FC, FNH));
+    ck_assert(!attention_fused_supported(24, 3));
+    size_t n_att = F_ROWS * FT;
+    pair qkv = random_pair(F_QKV, 1.0f), dout = random_pair(F_OUT, 1.0f);
+    pair out = poisoned_pair(F_OUT), dqkv = poisoned_pair(F_QKV);
+    float *att = malloc(n_att * sizeof(float)), *datt = calloc(n_att, sizeof(float));
+    float *ref_out = malloc(F_OUT * sizeof(float)), *ref_dqkv = calloc(F_QKV, sizeof(float));
+    multihead_scores_forward(att, qkv.host, FB, FT, FC, FNH);
+    multihead_mix_forward(ref_out, att, qkv.host, FB, FT, FC, FNH);
+    multihead_mix_backward(datt, ref_dqkv, dout.host, att, qkv.host, FB, FT, FC, FNH);
+    multihead_scores_backward(ref_dqkv, datt, att, qkv.host, FB, FT, FC, FNH);
+    run_fused(&out, &dqkv, &qkv, &dout, 0.0f, 0);
+    /* bf16 operands: ~3e-3 relative in practice */
+    ck_assert_float_lt(device_vs(&out, ref_out), 1e-2f);
+    ck_assert_float_lt(device_vs(&dqkv, ref_dqkv), 2e-2f);
+    free(att);
+    free(datt);
+    free(ref_out);
+    free(ref_dqkv);
+    pair all[] = {qkv, dout, out, dqkv};
+    free_pairs(all, sizeof all / sizeof all[0]);
+}
+END_TEST
+
+/* With dropout the fused kernels must drop the same weights as
+ * attention.cu (same hash, same index): compare with it in fp32. Running
+ * twice must give the same bits (no atomics, no races). */
+START_TEST(test_fused_attention_dropout_matches_unfused) {
+    const float p = 0.25f;
+    const uint64_t seed = 0x5EED;
+    size_t n_att = F_ROWS * FT;
+    pair qkv = random_pair(F_QKV, 1.0f), dout = random_pair(F_OUT, 1.0f);
+    pair out = poisoned_pair(F_OUT), dqkv = poisoned_pair(F_QKV);
+    pair ref_out = poisoned_pair(F_OUT), ref_dqkv = poisoned_pair(F_QKV);
+    float *att = dev_alloc(n_att), *att_drop = dev_alloc(n_att);
+    attention_scratch s = {dev_alloc(F_OUT), dev_alloc(F_OUT), dev_alloc(F_OUT), dev_alloc(F_OUT),
+                           dev_alloc(n_att)};
+    attention_forward_cuda(ref_out.dev, att, att_drop, qkv.dev, &s, FB, FT, FC, FNH, p, seed);
+    attention_backward_cuda(ref_dqkv.dev, dout.dev, att, att_drop, qkv.dev, &s, FB, FT, FC, FNH,
+                            p, seed);
+    dev_download(ref_out.host, ref_out.dev, F_OUT);
+    dev_download(ref_dqkv.host, ref_dqkv.dev, F_QKV);
+    run_fused(&out, &dqkv, &qkv, &dout, p, seed);
+    ck_assert_float_lt(device_vs(&out, ref_out.host), 1e-2f);
+    ck_assert_float_lt(device_vs(&dqkv, ref_dqkv.host), 2e-2f);
+    /* a different seed drops other weights */
+    float *first = malloc(F_QKV * sizeof(float));
+    dev_download(first, dqkv.dev, F_QKV);
+    run_fused(&out, &dqkv, &qkv, &dout, p, seed + 1);
+    ck_assert_float_gt(device_vs(&dqkv, ref_dqkv.host), 0.1f);
+    /* the same seed again: the same bits */
+    run_fused(&out, &dqkv, &qkv, &dout, p, seed);
+    ck_assert_float_eq(device_vs(&dqkv, first), 0.0f);
+    free(first);
+    float *scratch[] = {att, att_drop, s.q, s.k, s.v, s.y, s.datt};
+    for (int i = 0; i < 7; i++)
+        dev_free(scratch[i]);
+    pair all[] = {qkv, dout, out, dqkv, ref_out, ref_dqkv};
+    free_pairs(all, sizeof all / sizeof all[0]);
+}
+END_TEST
+
+/* Causality: changing the last position's q, k and v leaves every earlier
+ * position's output exactly as it was. */
+START_TEST(test_fused_attention_is_causal) {
+    pair qkv = random_pair(F_QKV, 1.0f), out = poisoned_pair(F_OUT);
+    float *lse = dev_alloc(F_ROWS), *before = malloc(F_OUT * sizeof(float));
+    attention_fused_forward_cuda(out.dev, lse, qkv.dev, FB, FT, FC, FNH, 0.0f, 0);
+    dev_download(before, out.dev, F_OUT);
+    for (int b = 0; b < FB; b++)
+        for (int j = 0; j < 3 * FC; j++)
+            qkv.host[((size_t)b * FT + FT - 1) * 3 * FC + j] += 1.0f;
+    dev_upload(qkv.dev, qkv.host, F_QKV);
+    attention_fused_forward_cuda(out.dev, lse, qkv.dev, FB, FT, FC, FNH, 0.0f, 0);
+    dev_download(out.host, out.dev, F_OUT);
+    for (int b = 0; b < FB; b++) {
+        size_t row = (size_t)b * FT * FC, last = row + (size_t)(FT - 1) * FC;
+        ck_assert_int_eq(memcmp(out.host + row, before + row, (size_t)(FT - 1) * FC * sizeof(float)),
+                         0);
+        ck_assert_int_ne(memcmp(out.host + last, before + last, FC * sizeof(float)), 0);
+    }
+    dev_free(lse);
+    free(before);
+    pair all[] = {qkv, out};
+    free_pairs(all, sizeof all / sizeof all[0]);
 }
 END_TEST
 
@@ -318,10 +449,13 @@ START_TEST(test_adamw_and_clipping_match_cpu) {
     float *sumsq = dev_alloc(1), *partial = dev_alloc(1024);
     adamw_config c = ADAMW_NANOGPT;
     const float max_norm = 1.0f; /* |g| ~ 0.05 sqrt(N) = 5: clipping bites */
+    cuda_set_precision(PRECISION_BF16);
+    operand *copy = dev_alloc_operand(N); /* the last step writes a bf16 copy */
+    cuda_set_precision(PRECISION_FP32);
     for (long step = 1; step <= 3; step++) {
         grad_sumsq_cuda(sumsq, partial, g.dev, N);
         adamw_update_cuda(p.dev, g.dev, m.dev, v.dev, N, c.beta1, c.beta2, c.eps, 1e-2f,
-                          c.weight_decay, step, sumsq, max_norm);
+                          c.weight_decay, step, sumsq, max_norm, step == 3 ? copy : NULL);
         float *clipped = malloc(N * sizeof(float));
         memcpy(clipped, g.host, N * sizeof(float));
         grad_clip(clipped, N, max_norm);
@@ -334,6 +468,10 @@ START_TEST(test_adamw_and_clipping_match_cpu) {
     ck_assert_float_lt(device_vs(&p, p.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&m, m.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&v, v.host), 1e-4f);
+    cuda_set_precision(PRECISION_BF16);
+    ck_assert_float_lt(operand_vs(copy, N, p.host), 4e-3f); /* bf16 rounding: < 2^-8 */
+    cuda_set_precision(PRECISION_FP32);
+    dev_free(copy);
     dev_free(sumsq);
     dev_free(partial);
     pair all[] = {p, g, m, v};
@@ -345,11 +483,8 @@ END_TEST
 
 /* One training step of the tiny model on the CPU (05, reference kernels)
  * and on the GPU, from the same initial weights and batch. */
-START_TEST(test_train_step_matches_cpu) {
-    precision prec = (precision)_i;
+static void check_train_step(precision prec, gpt_config c, int B, int T) {
     cuda_set_precision(prec);
-    gpt_config c = {2, 3, 24, 16, 13, 0.0f};
-    enum { B = 4, T = 16 };
     rng init, drop;
     rng_seed_stream(&init, 7, STREAM_INIT);
     rng_seed_stream(&drop, 7, STREAM_DROPOUT);
@@ -359,7 +494,7 @@ START_TEST(test_train_step_matches_cpu) {
     ck_assert_msg(cpu && gpu, "%s", e.msg);
     size_t n = gpt_params_table(cpu)->total;
     ck_assert_int_eq(memcmp(gpt_params(cpu), gpt_params(host), n * sizeof(float)), 0);
-    int x[B * T], y[B * T];
+    int *x = malloc((size_t)B * T * sizeof(int)), *y = malloc((size_t)B * T * sizeof(int));
     for (int i = 0; i < B * T; i++) {
         x[i] = (int)rng_below(&R, c.vocab_size);
         y[i] = (int)rng_below(&R, c.vocab_size);
@@ -400,11 +535,25 @@ START_TEST(test_train_step_matches_cpu) {
     if (prec == PRECISION_FP32)
         ck_assert_double_ge((double)close / n, 0.999);
     free(grads_cpu);
+    free(x);
+    free(y);
     train_state_free(&st_cpu);
     train_state_free(&st_gpu);
     CUDA_BACKEND.destroy(gpu);
     gpt_free(cpu);
     cuda_set_precision(PRECISION_FP32);
+}
+
+START_TEST(test_train_step_matches_cpu) {
+    gpt_config c = {2, 3, 24, 16, 13, 0.0f};
+    check_train_step((precision)_i, c, 4, 16);
+}
+END_TEST
+
+/* bf16 with head size 64: the model on attention_fused.cu. */
+START_TEST(test_fused_train_step_matches_cpu) {
+    gpt_config c = {2, 2, 128, 80, 13, 0.0f};
+    check_train_step(PRECISION_BF16, c, 3, 80);
 }
 END_TEST
 
@@ -421,7 +570,7 @@ START_TEST(test_gpu_weights_run_on_cpu) {
     gpt *host = NULL;
     void *gpu = CUDA_BACKEND.create(&c, B, &init, &drop, &host, &e);
     ck_assert_msg(gpu != NULL, "%s", e.msg);
-    int x[B * T], y[B * T];
+    int *x = malloc((size_t)B * T * sizeof(int)), *y = malloc((size_t)B * T * sizeof(int));
     for (int i = 0; i < B * T; i++) {
         x[i] = (int)rng_below(&R, c.vocab_size);
         y[i] = (int)rng_below(&R, c.vocab_size);
@@ -454,6 +603,9 @@ static Suite *cuda_suite(void) {
     tcase_add_loop_test(tc, test_linear_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
     tcase_add_test(tc, test_layernorm_matches_cpu);
     tcase_add_loop_test(tc, test_attention_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
+    tcase_add_test(tc, test_fused_attention_matches_cpu);
+    tcase_add_test(tc, test_fused_attention_dropout_matches_unfused);
+    tcase_add_test(tc, test_fused_attention_is_causal);
     tcase_add_test(tc, test_gelu_matches_cpu);
     tcase_add_test(tc, test_residual_dropout);
     tcase_add_test(tc, test_embedding_matches_cpu);
@@ -462,6 +614,7 @@ static Suite *cuda_suite(void) {
     suite_add_tcase(s, tc);
     tc = tcase_create("model");
     tcase_add_loop_test(tc, test_train_step_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
+    tcase_add_test(tc, test_fused_train_step_matches_cpu);
     tcase_add_test(tc, test_gpu_weights_run_on_cpu);
     suite_add_tcase(s, tc);
     return s;

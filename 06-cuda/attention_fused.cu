@@ -1,0 +1,416 @@
+/*
+ * attention_fused.cu - causal multi-head attention in three kernels that
+ * never write the T x T matrices to memory (the same math as attention.cu
+ * and chapter 03's multihead_* functions; the bf16 mode's attention).
+ *
+ * attention.cu writes the scores, the softmax and its dropped copy for
+ * every (batch row, head) pair: at batch 64, 6 heads and T 256 that is
+ * three 100 MB tensors per layer, written and read again in the backward
+ * pass. Yet each row of those matrices is made from one query and a tile
+ * of keys, and used at once. So here a thread block takes one (batch row,
+ * head, tile of 64 positions), keeps its tiles of q, k, v in shared memory
+ * and makes each 64 x 64 block of scores there, uses it, and moves on: the
+ * idea of FlashAttention (Dao et al., 2022), written plainly.
+ *
+ *   forward, per query tile i:   for key tiles j <= i (causal):
+ *       S = q_i k_j^T * scale,  running max m and sum l of exp(S - m) per
+ *       row ("online softmax": earlier partial sums are rescaled by
+ *       exp(m_old - m_new) when the max grows), o += dropout(exp(S - m)) v_j
+ *     then y = o / l, and lse = m + log l is saved: the backward pass
+ *     recomputes any softmax weight from it, P = exp(S - lse).
+ *   backward, with D = rowsum(dy * y) (a small kernel first):
+ *       dP = dy v^T,  dS = P * (dP * mask - D)     (softmax backward)
+ *     per key tile j (all i >= j):  dv_j += (P * mask)^T dy_i, dk_j += dS^T q_i
+ *     per query tile i (all j <= i): dq_i += dS k_j
+ *     Two kernels, so that each block owns what it writes: no atomics, and
+ *     the result is the same every run.
+ *
+ * The products run on the tensor cores through WMMA: each warp multiplies
+ * 16 x 16 fragments of bf16 operands with fp32 accumulation. A block is 4
+ * warps; warp w owns rows 16w..16w+15 of every 64 x 64 product. Operands
+ * are converted to bf16 as they are loaded into shared memory; everything
+ * else (softmax, sums, outputs) is fp32. The head size is fixed at 64 (the
+ * GPT's 384 / 6); attention.cu handles every other shape.
+ *
+ * Dropout uses attention.cu's mask exactly (hash of the same index), so the
+ * two paths compute the same function; the Check suite compares them.
+ */
+#include <math.h>
+#include <mma.h>
+#include <type_traits>
+
+#include "cuda_internal.cuh"
+#include "cuda_layers.h"
+
+using namespace nvcuda;
+
+#define HS 64                       /* head size */
+#define TILE 64                     /* positions per tile (= HS: all tiles are 64 x 64) */
+#define FUSED_THREADS 128           /* 4 warps */
+#define LDH (TILE + 8)              /* bf16 row stride: 16 bytes of padding against bank conflicts */
+#define LDF (TILE + 4)              /* fp32 row stride, likewise */
+#define TILE_BF16 (TILE * LDH)      /* elements of one bf16 tile */
+#define TILE_F32 (TILE * LDF)       /* elements of one fp32 tile */
+
+typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc_fragment;
+
+/* -------------------------------------------------------------- tiles */
+
+/* Element (r, c) of a matrix stored with leading dimension ld in layout L. */
+template <typename L> __device__ inline const bf16 *at(const bf16 *m, int ld, int r, int c) {
+    return std::is_same<L, wmma::row_major>::value ? m + r * ld + c : m + c * ld + r;
+}
+
+/* acc[n] += rows 16w..16w+15 of A (64 x 64) times column block n of B
+ * (64 x 64), for the calling warp w. A layout of col_major reads a
+ * row-major array as its transpose: that is how S^T and dS^T are used. */
+template <typename LA, typename LB>
+__device__ void strip_mma(acc_fragment acc[4], const bf16 *a, const bf16 *b) {
+    int w = threadIdx.x / WARP;
+    for (int k = 0; k < TILE; k += 16) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, LA> fa;
+        wmma::load_matrix_sync(fa, at<LA>(a, LDH, 16 * w, k), LDH);
+        for (int n = 0; n < 4; n++) {
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, LB> fb;
+            wmma::load_matrix_sync(fb, at<LB>(b, LDH, k, 16 * n), LDH);
+            wmma::mma_sync(acc[n], fa, fb, acc[n]);
+        }
+    }
+}
+
+__device__ inline void zero(acc_fragment acc[4]) {
+    for (int n = 0; n < 4; n++)
+        wmma::fill_fragment(acc[n], 0.0f);
+}
+
+/* The warp's rows of a 64 x 64 fp32 tile in shared memory, from or to its
+ * fragments. */
+__device__ inline void store_strip(float *dst, const acc_fragment acc[4]) {
+    int w = threadIdx.x / WARP;
+    for (int n = 0; n < 4; n++)
+        wmma::store_matrix_sync(dst + 16 * w * LDF + 16 * n, acc[n], LDF, wmma::mem_row_major);
+}
+
+__device__ inline void load_strip(acc_fragment acc[4], const float *src) {
+    int w = threadIdx.x / WARP;
+    for (int n = 0; n < 4; n++)
+        wmma::load_matrix_sync(acc[n], src + 16 * w * LDF + 16 * n, LDF, wmma::mem_row_major);
+}
+
+/* dst (64 x 64 fp32) = a b^T: a product of two row-major tiles, the second
+ * read transposed (q k^T, dy v^T). */
+__device__ void product_abt(float *dst, const bf16 *a, const bf16 *b) {
+    acc_fragment acc[4];
+    zero(acc);
+    strip_mma<wmma::row_major, wmma::col_major>(acc, a, b);
+    store_strip(dst, acc);
+}
+
+/* Rows t0..t0+63 of one head's 64 columns as a bf16 tile; `src` is the
+ * head's first column in row 0, rows are `width` floats apart; rows at or
+ * past T are zeros. 16-byte loads: each thread moves 4 floats at a time. */
+__device__ void load_tile(bf16 *dst, const float *src, int t0, int T, int width) {
+    for (int i = threadIdx.x; i < TILE * HS / 4; i += FUSED_THREADS) {
+        int r = i / (HS / 4), c = 4 * (i % (HS / 4));
+        float4 x = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (t0 + r < T)
+            x = *(const float4 *)(src + (size_t)(t0 + r) * width + c);
+        __nv_bfloat162 *d = (__nv_bfloat162 *)(dst + r * LDH + c);
+        d[0] = __floats2bfloat162_rn(x.x, x.y);
+        d[1] = __floats2bfloat162_rn(x.z, x.w);
+    }
+}
+
+/* One 64 x 64 fp32 tile (row stride LDF) out to rows t0.. (< T) of one
+ * head's columns of a (B,T,width) operand, times `scale`. */
+template <typename E>
+__device__ void store_tile(E *dst, const float *tile, int t0, int T, int width, float scale) {
+    for (int i = threadIdx.x; i < TILE * HS; i += FUSED_THREADS) {
+        int r = i / HS, c = i % HS;
+        if (t0 + r < T)
+            store(dst + (size_t)(t0 + r) * width + c, tile[r * LDF + c] * scale);
+    }
+}
+
+/* Where a block works: (batch row b, head h), and the first float of that
+ * head in row 0 of qkv (B,T,3C) and of a (B,T,C) tensor. */
+typedef struct {
+    int b, h, C;
+    size_t qkv, flat;
+} head_at;
+
+__device__ inline head_at this_head(int T, int NH) {
+    head_at a;
+    a.b = blockIdx.z, a.h = blockIdx.y, a.C = NH * HS;
+    a.qkv = (size_t)a.b * T * 3 * a.C + (size_t)a.h * HS;
+    a.flat = (size_t)a.b * T * a.C + (size_t)a.h * HS;
+    return a;
+}
+
+/* attention.cu's dropout index of weight (t, u) of head (b, h). */
+__device__ inline uint64_t weight_index(head_at a, int NH, int T, int t, int u) {
+    return (((uint64_t)a.b * NH + a.h) * T + t) * T + u;
+}
+
+/* -------------------------------------------------------------- forward */
+
+/* Each warp works on its own 16 rows of every tile (those strip_mma gives
+ * it), so between loading k and v and the next tile a warp waits only for
+ * itself (__syncwarp), never for the block. Per row, lane j takes columns
+ * j and j + 32: consecutive addresses across the warp, no bank conflicts,
+ * and the row's max and sum are warp shuffles. */
+template <typename E>
+__global__ void __launch_bounds__(FUSED_THREADS)
+    fused_forward_kernel(E *out, float *lse, const float *qkv, int T, int NH, float scale,
+                         float p, uint64_t seed) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    bf16 *q = (bf16 *)smem, *k = q + TILE_BF16, *v = k + TILE_BF16, *pd = v + TILE_BF16;
+    float *s = (float *)(pd + TILE_BF16), *o = s + TILE_F32;
+    float *row_m = o + TILE_F32, *row_l = row_m + TILE; /* running max and sum per row */
+    head_at a = this_head(T, NH);
+    int qt = gridDim.x - 1 - blockIdx.x; /* the longest rows (most key tiles) start first */
+    int q0 = qt * TILE, C = a.C, w = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    load_tile(q, qkv + a.qkv, q0, T, 3 * C);
+    for (int r = 16 * w; r < 16 * w + 16; r++) {
+        o[r * LDF + lane] = o[r * LDF + lane + WARP] = 0.0f;
+        row_m[r] = -INFINITY, row_l[r] = 0.0f;
+    }
+    for (int kt = 0; kt <= qt; kt++) {
+        int k0 = kt * TILE;
+        __syncthreads(); /* every warp is done with the previous k and v */
+        load_tile(k, qkv + a.qkv + C, k0, T, 3 * C);
+        load_tile(v, qkv + a.qkv + 2 * C, k0, T, 3 * C);
+        __syncthreads();
+        product_abt(s, q, k); /* this warp's 16 rows of scores */
+        __syncwarp();
+        /* online softmax of each row's 64 new scores */
+        for (int r = 16 * w; r < 16 * w + 16; r++) {
+            int t = q0 + r, u = k0 + lane;
+            float x0 = u <= t && t < T ? s[r * LDF + lane] * scale : -INFINITY;
+            float x1 = u + WARP <= t && t < T ? s[r * LDF + lane + WARP] * scale : -INFINITY;
+            float m_old = row_m[r], m_new = fmaxf(m_old, warp_max(fmaxf(x0, x1)));
+            float base = m_new == -INFINITY ? 0.0f : m_new; /* rows past T see no key */
+            float rescale = __expf(m_old - base);
+            float e0 = __expf(x0 - base), e1 = __expf(x1 - base);
+            float sum = warp_sum(e0 + e1);
+            if (p > 0.0f) {
+                e0 *= dropout_scale(seed, weight_index(a, NH, T, t, u), p);
+                e1 *= dropout_scale(seed, weight_index(a, NH, T, t, u + WARP), p);
+            }
+            pd[r * LDH + lane] = __float2bfloat16(e0);
+            pd[r * LDH + lane + WARP] = __float2bfloat16(e1);
+            o[r * LDF + lane] *= rescale;
+            o[r * LDF + lane + WARP] *= rescale;
+            __syncwarp(); /* every lane has read row_m[r] */
+            if (lane == 0)
+                row_m[r] = m_new, row_l[r] = row_l[r] * rescale + sum;
+        }
+        __syncwarp();
+        /* o += dropout(P) v, this warp's rows */
+        acc_fragment acc[4];
+        load_strip(acc, o);
+        strip_mma<wmma::row_major, wmma::row_major>(acc, pd, v);
+        store_strip(o, acc);
+        __syncwarp();
+    }
+    for (int r = 16 * w; r < 16 * w + 16; r++) {
+        int t = q0 + r;
+        if (t >= T)
+            break;
+        E *y = out + a.flat + (size_t)t * C;
+        store(y + lane, o[r * LDF + lane] / row_l[r]);
+        store(y + lane + WARP, o[r * LDF + lane + WARP] / row_l[r]);
+        if (lane == 0)
+            lse[(size_t)(a.b * NH + a.h) * T + t] = row_m[r] + logf(row_l[r]);
+    }
+}
+
+/* -------------------------------------------------------------- backward */
+
+/* D[bh, t] = sum over the head's columns of dy * y: the softmax backward's
+ * row term sum_u P_tu dP_tu, which equals dy . y. One warp per row. */
+template <typename E>
+__global__ void row_dot_kernel(const E *out, float *D, const float *dout, int B, int T, int NH) {
+    int row = blockIdx.x * (BLOCK_THREADS / WARP) + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    if (row >= B * NH * T)
+        return;
+    int t = row % T, h = (row / T) % NH, b = row / (T * NH);
+    size_t at = ((size_t)b * T + t) * NH * HS + (size_t)h * HS;
+    float x = dout[at + lane] * load(out + at + lane) +
+              dout[at + lane + WARP] * load(out + at + lane + WARP);
+    x = warp_sum(x);
+    if (lane == 0)
+        D[row] = x;
+}
+
+/* The gradient of the scores of query tile q0 against key tile k0, for
+ * the calling warp's 16 rows, from S and dP (fp32 tiles): ds = P * (dP *
+ * mask - D), and pd = P * mask if wanted (NULL: not), with P = exp(S *
+ * scale - lse). Lanes take columns j and j + 32, as in the forward. */
+__device__ void score_gradient(bf16 *ds, bf16 *pd, const float *s, const float *dp,
+                               const float *lse, const float *D, head_at a, int NH, int T, int q0,
+                               int k0, float scale, float p, uint64_t seed) {
+    int w = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    for (int r = 16 * w; r < 16 * w + 16; r++) {
+        int t = q0 + r;
+        for (int c = lane; c < TILE; c += WARP) {
+            int u = k0 + c, i = r * LDF + c;
+            float P = u <= t && t < T ? __expf(s[i] * scale - lse[r]) : 0.0f;
+            float keep = p > 0.0f ? dropout_scale(seed, weight_index(a, NH, T, t, u), p) : 1.0f;
+            ds[r * LDH + c] = __float2bfloat16(P * (dp[i] * keep - D[r]));
+            if (pd)
+                pd[r * LDH + c] = __float2bfloat16(P * keep);
+        }
+    }
+}
+
+/* This tile's lse and D (rows past T: 0) into shared memory. */
+__device__ void load_rows(float *lse_s, float *D_s, const float *lse, const float *D, head_at a,
+                          int NH, int T, int q0) {
+    for (int r = threadIdx.x; r < TILE; r += FUSED_THREADS) {
+        size_t i = (size_t)(a.b * NH + a.h) * T + q0 + r;
+        lse_s[r] = q0 + r < T ? lse[i] : 0.0f;
+        D_s[r] = q0 + r < T ? D[i] : 0.0f;
+    }
+}
+
+/* Shared memory of the two backward kernels: four bf16 operand tiles, two
+ * bf16 results, two fp32 products and a tile's lse and D. */
+#define BACKWARD_SMEM ((6 * TILE_BF16) * sizeof(bf16) + (2 * TILE_F32 + 2 * TILE) * sizeof(float))
+#define FORWARD_SMEM ((4 * TILE_BF16) * sizeof(bf16) + (2 * TILE_F32 + 2 * TILE) * sizeof(float))
+
+typedef struct {
+    bf16 *a, *b, *c, *d, *ds, *pd;
+    float *s, *dp, *lse, *D;
+} backward_smem;
+
+__device__ inline backward_smem carve(unsigned char *smem) {
+    backward_smem m;
+    m.a = (bf16 *)smem, m.b = m.a + TILE_BF16, m.c = m.b + TILE_BF16, m.d = m.c + TILE_BF16;
+    m.ds = m.d + TILE_BF16, m.pd = m.ds + TILE_BF16;
+    m.s = (float *)(m.pd + TILE_BF16), m.dp = m.s + TILE_F32, m.lse = m.dp + TILE_F32;
+    m.D = m.lse + TILE;
+    return m;
+}
+
+/* dk, dv for key tile j: one block per (tile, head, batch row). */
+template <typename E>
+__global__ void __launch_bounds__(FUSED_THREADS)
+    fused_backward_kv_kernel(E *dqkv, const float *dout, const float *lse, const float *D,
+                             const float *qkv, int T, int NH, float scale, float p,
+                             uint64_t seed) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    backward_smem sm = carve(smem);
+    bf16 *k = sm.a, *v = sm.b, *q = sm.c, *dy = sm.d;
+    head_at a = this_head(T, NH);
+    int kt = blockIdx.x, k0 = kt * TILE, C = a.C, n_tiles = gridDim.x;
+    load_tile(k, qkv + a.qkv + C, k0, T, 3 * C);
+    load_tile(v, qkv + a.qkv + 2 * C, k0, T, 3 * C);
+    acc_fragment dk[4], dv[4];
+    zero(dk);
+    zero(dv);
+    for (int qt = kt; qt < n_tiles; qt++) {
+        int q0 = qt * TILE;
+        __syncthreads(); /* the previous query tile is used up */
+        load_tile(q, qkv + a.qkv, q0, T, 3 * C);
+        load_tile(dy, dout + a.flat, q0, T, C);
+        load_rows(sm.lse, sm.D, lse, D, a, NH, T, q0);
+        __syncthreads();
+        product_abt(sm.s, q, k); /* this warp's query rows */
+        product_abt(sm.dp, dy, v);
+        __syncwarp();
+        score_gradient(sm.ds, sm.pd, sm.s, sm.dp, sm.lse, sm.D, a, NH, T, q0, k0, scale, p, seed);
+        __syncthreads(); /* the products below read every warp's rows of ds and pd */
+        /* dv += (P * mask)^T dy, dk += dS^T q: here warp w's rows are keys */
+        strip_mma<wmma::col_major, wmma::row_major>(dv, sm.pd, dy);
+        strip_mma<wmma::col_major, wmma::row_major>(dk, sm.ds, q);
+    }
+    __syncthreads();
+    store_strip(sm.s, dk);
+    store_strip(sm.dp, dv);
+    __syncthreads();
+    store_tile(dqkv + a.qkv + C, sm.s, k0, T, 3 * C, scale);
+    store_tile(dqkv + a.qkv + 2 * C, sm.dp, k0, T, 3 * C, 1.0f);
+}
+
+/* dq for query tile i: one block per (tile, head, batch row). */
+template <typename E>
+__global__ void __launch_bounds__(FUSED_THREADS)
+    fused_backward_q_kernel(E *dqkv, const float *dout, const float *lse, const float *D,
+                            const float *qkv, int T, int NH, float scale, float p,
+                            uint64_t seed) {
+    extern __shared__ __align__(128) unsigned char smem[];
+    backward_smem sm = carve(smem);
+    bf16 *q = sm.a, *dy = sm.b, *k = sm.c, *v = sm.d;
+    head_at a = this_head(T, NH);
+    int qt = gridDim.x - 1 - blockIdx.x, q0 = qt * TILE, C = a.C;
+    load_tile(q, qkv + a.qkv, q0, T, 3 * C);
+    load_tile(dy, dout + a.flat, q0, T, C);
+    load_rows(sm.lse, sm.D, lse, D, a, NH, T, q0);
+    acc_fragment dq[4];
+    zero(dq);
+    for (int kt = 0; kt <= qt; kt++) {
+        int k0 = kt * TILE;
+        __syncthreads(); /* the previous key tile is used up */
+        load_tile(k, qkv + a.qkv + C, k0, T, 3 * C);
+        load_tile(v, qkv + a.qkv + 2 * C, k0, T, 3 * C);
+        __syncthreads();
+        product_abt(sm.s, q, k); /* from here on, each warp only its own query rows */
+        product_abt(sm.dp, dy, v);
+        __syncwarp();
+        score_gradient(sm.ds, NULL, sm.s, sm.dp, sm.lse, sm.D, a, NH, T, q0, k0, scale, p, seed);
+        __syncwarp();
+        strip_mma<wmma::row_major, wmma::row_major>(dq, sm.ds, k); /* dq += dS k */
+    }
+    __syncthreads();
+    store_strip(sm.s, dq);
+    __syncthreads();
+    store_tile(dqkv + a.qkv, sm.s, q0, T, 3 * C, scale);
+}
+
+/* -------------------------------------------------------------- launches */
+
+extern "C" bool attention_fused_supported(int C, int NH) { return NH > 0 && C == NH * HS; }
+
+static dim3 tiles_grid(int B, int T, int NH) {
+    return dim3((unsigned)((T + TILE - 1) / TILE), (unsigned)NH, (unsigned)B);
+}
+
+/* Kernels that want more than 48 KB of shared memory must say so, once. */
+static void allow_big_smem(void) {
+    static bool done;
+    if (done)
+        return;
+    const void *kernels[] = {
+        (const void *)fused_forward_kernel<float>,     (const void *)fused_forward_kernel<bf16>,
+        (const void *)fused_backward_kv_kernel<float>, (const void *)fused_backward_kv_kernel<bf16>,
+        (const void *)fused_backward_q_kernel<float>,  (const void *)fused_backward_q_kernel<bf16>};
+    for (int i = 0; i < 6; i++)
+        CUDA_CHECK(cudaFuncSetAttribute(kernels[i], cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        (int)BACKWARD_SMEM));
+    done = true;
+}
+
+extern "C" void attention_fused_forward_cuda(operand *out, float *lse, const float *qkv, int B,
+                                             int T, int C, int NH, float p, uint64_t seed) {
+    (void)C;
+    allow_big_smem();
+    LAUNCH_FOR_OPERANDS(fused_forward_kernel, tiles_grid(B, T, NH), FUSED_THREADS, FORWARD_SMEM,
+                        out, lse, qkv, T, NH, 1.0f / sqrtf((float)HS), p, seed);
+}
+
+extern "C" void attention_fused_backward_cuda(operand *dqkv, float *D, const float *dout,
+                                              const operand *out, const float *lse,
+                                              const float *qkv, int B, int T, int C, int NH,
+                                              float p, uint64_t seed) {
+    (void)C;
+    int rows = B * NH * T;
+    LAUNCH_FOR_OPERANDS(row_dot_kernel, blocks_for((size_t)rows, BLOCK_THREADS / WARP),
+                        BLOCK_THREADS, 0, out, D, dout, B, T, NH);
+    float scale = 1.0f / sqrtf((float)HS);
+    allow_big_smem();
+    LAUNCH_FOR_OPERANDS(fused_backward_kv_kernel, tiles_grid(B, T, NH), FUSED_THREADS,
+                        BACKWARD_SMEM, dqkv, dout, lse, D, qkv, T, NH, scale, p, seed);
+    LAUNCH_FOR_OPERANDS(fused_backward_q_kernel, tiles_grid(B, T, NH), FUSED_THREADS,
+                        BACKWARD_SMEM, dqkv, dout, lse, D, qkv, T, NH, scale, p, seed);
+}
