@@ -89,7 +89,8 @@ __global__ void from_heads_kernel(E *dst, const float *src, int B, int T, int NH
 }
 
 /* Row r of the (B*NH*T, T) scores: position t = r % T attends to s <= t.
- * Scores arrive already scaled; att gets exact zeros above the diagonal. */
+ * Scores arrive already scaled; att gets exact zeros above the diagonal.
+ * Row r's dropout mask: weight_dropout_scale with row_key(seed, r). */
 __global__ void softmax_forward_kernel(float *att, float *att_drop, int rows, int T, float p,
                                        uint64_t seed) {
     int row = blockIdx.x * SOFTMAX_ROWS_PER_BLOCK + threadIdx.x / WARP, lane = threadIdx.x % WARP;
@@ -106,11 +107,12 @@ __global__ void softmax_forward_kernel(float *att, float *att_drop, int rows, in
         sum += expf(a[s] - max);
     float inv = 1.0f / warp_sum(sum);
     float *ad = att_drop + (size_t)row * T;
+    uint32_t key = row_key(seed, row), threshold = keep_threshold(p);
     for (int s = lane; s < T; s += WARP) {
         float w = s <= t ? expf(a[s] - max) * inv : 0.0f;
         a[s] = w;
         if (att_drop != att)
-            ad[s] = p > 0.0f ? w * dropout_scale(seed, (size_t)row * T + s, p) : w;
+            ad[s] = p > 0.0f ? w * weight_dropout_scale(key, s, threshold, 1.0f / (1.0f - p)) : w;
     }
 }
 
@@ -126,9 +128,10 @@ __global__ void softmax_backward_kernel(float *datt, const float *att, int rows,
     float *d = datt + (size_t)row * T;
     const float *a = att + (size_t)row * T;
     float dot = 0.0f;
+    uint32_t key = row_key(seed, row), threshold = keep_threshold(p);
     for (int s = lane; s <= t; s += WARP) {
         if (p > 0.0f)
-            d[s] *= dropout_scale(seed, (size_t)row * T + s, p);
+            d[s] *= weight_dropout_scale(key, s, threshold, 1.0f / (1.0f - p));
         dot += a[s] * d[s];
     }
     dot = warp_sum(dot);

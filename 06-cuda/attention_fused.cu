@@ -8,9 +8,9 @@
  * three 100 MB tensors per layer, written and read again in the backward
  * pass. Yet each row of those matrices is made from one query and a tile
  * of keys, and used at once. So here a thread block takes one (batch row,
- * head, tile of 64 positions), keeps its tiles of q, k, v in shared memory
- * and makes each 64 x 64 block of scores there, uses it, and moves on: the
- * idea of FlashAttention (Dao et al., 2022), written plainly.
+ * head, tile of 64 positions), keeps its tiles of q, k, v on chip, makes
+ * each 64 x 64 block of scores in shared memory, uses it, and moves on:
+ * the idea of FlashAttention (Dao et al., 2022), written plainly.
  *
  *   forward, per query tile i:   for key tiles j <= i (causal):
  *       S = q_i k_j^T * scale,  running max m and sum l of exp(S - m) per
@@ -27,13 +27,21 @@
  *
  * The products run on the tensor cores through WMMA: each warp multiplies
  * 16 x 16 fragments of bf16 operands with fp32 accumulation. A block is 4
- * warps; warp w owns rows 16w..16w+15 of every 64 x 64 product. Operands
- * are converted to bf16 as they are loaded into shared memory; everything
- * else (softmax, sums, outputs) is fp32. The head size is fixed at 64 (the
- * GPT's 384 / 6); attention.cu handles every other shape.
+ * warps; warp w owns rows 16w..16w+15 of every 64 x 64 product, and does
+ * the softmax work of those rows itself, so warps wait for each other only
+ * when a new tile arrives. Operands are converted to bf16 as they are
+ * loaded; everything else (softmax, sums, outputs) is fp32. The head size
+ * is fixed at 64 (the GPT's 384 / 6); attention.cu handles other shapes.
  *
- * Dropout uses attention.cu's mask exactly (hash of the same index), so the
- * two paths compute the same function; the Check suite compares them.
+ * What limits such a kernel is how many warps an SM can keep in flight to
+ * hide each other's waits, and that is set by shared memory and registers
+ * per block. So the tile a block keeps for its whole life (q in the
+ * forward and dq kernels) lives in registers as WMMA fragments, and the
+ * bf16 softmax weights are written over the fp32 scores they come from.
+ *
+ * Dropout draws the same mask as attention.cu (row_key and
+ * weight_dropout_scale on the same row and column), so the two paths
+ * compute the same function; the Check suite compares them.
  */
 #include <math.h>
 #include <mma.h>
@@ -49,12 +57,17 @@ using namespace nvcuda;
 #define FUSED_THREADS 128           /* 4 warps */
 #define LDH (TILE + 8)              /* bf16 row stride: 16 bytes of padding against bank conflicts */
 #define LDF (TILE + 4)              /* fp32 row stride, likewise */
+#define LDP (2 * LDF)               /* bf16 written over an fp32 tile: same bytes per row */
 #define TILE_BF16 (TILE * LDH)      /* elements of one bf16 tile */
 #define TILE_F32 (TILE * LDF)       /* elements of one fp32 tile */
 
 typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc_fragment;
+typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> a_fragment;
 
 /* -------------------------------------------------------------- tiles */
+
+__device__ inline int warp_id(void) { return threadIdx.x / WARP; }
+__device__ inline int lane_id(void) { return threadIdx.x % WARP; }
 
 /* Element (r, c) of a matrix stored with leading dimension ld in layout L. */
 template <typename L> __device__ inline const bf16 *at(const bf16 *m, int ld, int r, int c) {
@@ -63,16 +76,16 @@ template <typename L> __device__ inline const bf16 *at(const bf16 *m, int ld, in
 
 /* acc[n] += rows 16w..16w+15 of A (64 x 64) times column block n of B
  * (64 x 64), for the calling warp w. A layout of col_major reads a
- * row-major array as its transpose: that is how S^T and dS^T are used. */
+ * row-major array as its transpose: that is how P^T and dS^T are used. */
 template <typename LA, typename LB>
-__device__ void strip_mma(acc_fragment acc[4], const bf16 *a, const bf16 *b) {
-    int w = threadIdx.x / WARP;
+__device__ void strip_mma(acc_fragment acc[4], const bf16 *a, int lda, const bf16 *b, int ldb) {
+    int w = warp_id();
     for (int k = 0; k < TILE; k += 16) {
         wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, LA> fa;
-        wmma::load_matrix_sync(fa, at<LA>(a, LDH, 16 * w, k), LDH);
+        wmma::load_matrix_sync(fa, at<LA>(a, lda, 16 * w, k), lda);
         for (int n = 0; n < 4; n++) {
             wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, LB> fb;
-            wmma::load_matrix_sync(fb, at<LB>(b, LDH, k, 16 * n), LDH);
+            wmma::load_matrix_sync(fb, at<LB>(b, ldb, k, 16 * n), ldb);
             wmma::mma_sync(acc[n], fa, fb, acc[n]);
         }
     }
@@ -83,26 +96,39 @@ __device__ inline void zero(acc_fragment acc[4]) {
         wmma::fill_fragment(acc[n], 0.0f);
 }
 
+/* The warp's 16 rows of a bf16 tile as A operands, one fragment per step
+ * of 16 along k: kept in registers by a block that uses them throughout. */
+__device__ void load_a_strip(a_fragment a[4], const bf16 *tile) {
+    for (int k = 0; k < 4; k++)
+        wmma::load_matrix_sync(a[k], tile + 16 * warp_id() * LDH + 16 * k, LDH);
+}
+
 /* The warp's rows of a 64 x 64 fp32 tile in shared memory, from or to its
  * fragments. */
 __device__ inline void store_strip(float *dst, const acc_fragment acc[4]) {
-    int w = threadIdx.x / WARP;
     for (int n = 0; n < 4; n++)
-        wmma::store_matrix_sync(dst + 16 * w * LDF + 16 * n, acc[n], LDF, wmma::mem_row_major);
+        wmma::store_matrix_sync(dst + 16 * warp_id() * LDF + 16 * n, acc[n], LDF,
+                                wmma::mem_row_major);
 }
 
 __device__ inline void load_strip(acc_fragment acc[4], const float *src) {
-    int w = threadIdx.x / WARP;
     for (int n = 0; n < 4; n++)
-        wmma::load_matrix_sync(acc[n], src + 16 * w * LDF + 16 * n, LDF, wmma::mem_row_major);
+        wmma::load_matrix_sync(acc[n], src + 16 * warp_id() * LDF + 16 * n, LDF,
+                               wmma::mem_row_major);
 }
 
-/* dst (64 x 64 fp32) = a b^T: a product of two row-major tiles, the second
- * read transposed (q k^T, dy v^T). */
-__device__ void product_abt(float *dst, const bf16 *a, const bf16 *b) {
+/* The warp's rows of dst (64 x 64 fp32) = a b^T, with a given as the
+ * warp's A fragments and b a row-major bf16 tile read transposed (q k^T,
+ * dy v^T). */
+__device__ void product_abt(float *dst, const a_fragment a[4], const bf16 *b) {
     acc_fragment acc[4];
     zero(acc);
-    strip_mma<wmma::row_major, wmma::col_major>(acc, a, b);
+    for (int k = 0; k < 4; k++)
+        for (int n = 0; n < 4; n++) {
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> fb;
+            wmma::load_matrix_sync(fb, b + 16 * n * LDH + 16 * k, LDH);
+            wmma::mma_sync(acc[n], a[k], fb, acc[n]);
+        }
     store_strip(dst, acc);
 }
 
@@ -132,11 +158,12 @@ __device__ void store_tile(E *dst, const float *tile, int t0, int T, int width, 
     }
 }
 
-/* Where a block works: (batch row b, head h), and the first float of that
- * head in row 0 of qkv (B,T,3C) and of a (B,T,C) tensor. */
+/* Where a block works: (batch row b, head h), the first float of that head
+ * in row 0 of qkv (B,T,3C) and of a (B,T,C) tensor, and its first row of
+ * (B,NH,T) per-row arrays (lse, D) and of attention weights. */
 typedef struct {
     int b, h, C;
-    size_t qkv, flat;
+    size_t qkv, flat, rows;
 } head_at;
 
 __device__ inline head_at this_head(int T, int NH) {
@@ -144,48 +171,70 @@ __device__ inline head_at this_head(int T, int NH) {
     a.b = blockIdx.z, a.h = blockIdx.y, a.C = NH * HS;
     a.qkv = (size_t)a.b * T * 3 * a.C + (size_t)a.h * HS;
     a.flat = (size_t)a.b * T * a.C + (size_t)a.h * HS;
+    a.rows = ((size_t)a.b * NH + a.h) * T;
     return a;
 }
 
-/* attention.cu's dropout index of weight (t, u) of head (b, h). */
-__device__ inline uint64_t weight_index(head_at a, int NH, int T, int t, int u) {
-    return (((uint64_t)a.b * NH + a.h) * T + t) * T + u;
+/* Dropout of the weights of query rows t0 + 16w .. + 15: lane j holds the
+ * key of row 16w + j % 16 (row_key once per row), and rows ask for it by
+ * a shuffle. */
+typedef struct {
+    uint32_t key, threshold;
+    float scale; /* 1 / (1 - p) */
+    bool on;
+} weight_dropout;
+
+__device__ inline weight_dropout dropout_rows(head_at a, int t0, float p, uint64_t seed) {
+    weight_dropout d;
+    d.on = p > 0.0f;
+    d.key = d.on ? row_key(seed, a.rows + t0 + 16 * warp_id() + lane_id() % 16) : 0;
+    d.threshold = keep_threshold(p);
+    d.scale = 1.0f / (1.0f - p);
+    return d;
+}
+
+/* The multiplier of weight (row 16w + i of the tile, key position u). */
+__device__ inline float weight_keep(const weight_dropout *d, int i, int u) {
+    uint32_t key = __shfl_sync(0xffffffffu, d->key, i);
+    return d->on ? weight_dropout_scale(key, (uint32_t)u, d->threshold, d->scale) : 1.0f;
 }
 
 /* -------------------------------------------------------------- forward */
 
-/* Each warp works on its own 16 rows of every tile (those strip_mma gives
- * it), so between loading k and v and the next tile a warp waits only for
- * itself (__syncwarp), never for the block. Per row, lane j takes columns
- * j and j + 32: consecutive addresses across the warp, no bank conflicts,
- * and the row's max and sum are warp shuffles. */
+/* Per row, lane j takes columns j and j + 32: consecutive addresses across
+ * the warp, no bank conflicts, and the row's max and sum are shuffles. */
 template <typename E>
 __global__ void __launch_bounds__(FUSED_THREADS)
     fused_forward_kernel(E *out, float *lse, const float *qkv, int T, int NH, float scale,
                          float p, uint64_t seed) {
     extern __shared__ __align__(128) unsigned char smem[];
-    bf16 *q = (bf16 *)smem, *k = q + TILE_BF16, *v = k + TILE_BF16, *pd = v + TILE_BF16;
-    float *s = (float *)(pd + TILE_BF16), *o = s + TILE_F32;
+    bf16 *k = (bf16 *)smem, *v = k + TILE_BF16;
+    float *s = (float *)(v + TILE_BF16), *o = s + TILE_F32;
     float *row_m = o + TILE_F32, *row_l = row_m + TILE; /* running max and sum per row */
+    bf16 *pd = (bf16 *)s; /* the weights, over the scores they come from */
     head_at a = this_head(T, NH);
     int qt = gridDim.x - 1 - blockIdx.x; /* the longest rows (most key tiles) start first */
-    int q0 = qt * TILE, C = a.C, w = threadIdx.x / WARP, lane = threadIdx.x % WARP;
-    load_tile(q, qkv + a.qkv, q0, T, 3 * C);
+    int q0 = qt * TILE, C = a.C, w = warp_id(), lane = lane_id();
+    a_fragment q[4];
+    load_tile(k, qkv + a.qkv, q0, T, 3 * C); /* q passes through k's space into registers */
+    __syncthreads();
+    load_a_strip(q, k);
+    weight_dropout drop = dropout_rows(a, q0, p, seed);
     for (int r = 16 * w; r < 16 * w + 16; r++) {
         o[r * LDF + lane] = o[r * LDF + lane + WARP] = 0.0f;
         row_m[r] = -INFINITY, row_l[r] = 0.0f;
     }
     for (int kt = 0; kt <= qt; kt++) {
         int k0 = kt * TILE;
-        __syncthreads(); /* every warp is done with the previous k and v */
+        __syncthreads(); /* every warp is done with the previous k and v (and q's staging) */
         load_tile(k, qkv + a.qkv + C, k0, T, 3 * C);
         load_tile(v, qkv + a.qkv + 2 * C, k0, T, 3 * C);
         __syncthreads();
         product_abt(s, q, k); /* this warp's 16 rows of scores */
         __syncwarp();
         /* online softmax of each row's 64 new scores */
-        for (int r = 16 * w; r < 16 * w + 16; r++) {
-            int t = q0 + r, u = k0 + lane;
+        for (int i = 0; i < 16; i++) {
+            int r = 16 * w + i, t = q0 + r, u = k0 + lane;
             float x0 = u <= t && t < T ? s[r * LDF + lane] * scale : -INFINITY;
             float x1 = u + WARP <= t && t < T ? s[r * LDF + lane + WARP] * scale : -INFINITY;
             float m_old = row_m[r], m_new = fmaxf(m_old, warp_max(fmaxf(x0, x1)));
@@ -193,15 +242,13 @@ __global__ void __launch_bounds__(FUSED_THREADS)
             float rescale = __expf(m_old - base);
             float e0 = __expf(x0 - base), e1 = __expf(x1 - base);
             float sum = warp_sum(e0 + e1);
-            if (p > 0.0f) {
-                e0 *= dropout_scale(seed, weight_index(a, NH, T, t, u), p);
-                e1 *= dropout_scale(seed, weight_index(a, NH, T, t, u + WARP), p);
-            }
-            pd[r * LDH + lane] = __float2bfloat16(e0);
-            pd[r * LDH + lane + WARP] = __float2bfloat16(e1);
+            e0 *= weight_keep(&drop, i, u);
+            e1 *= weight_keep(&drop, i, u + WARP);
+            __syncwarp(); /* every lane has read its scores and row_m[r] */
+            pd[r * LDP + lane] = __float2bfloat16(e0);
+            pd[r * LDP + lane + WARP] = __float2bfloat16(e1);
             o[r * LDF + lane] *= rescale;
             o[r * LDF + lane + WARP] *= rescale;
-            __syncwarp(); /* every lane has read row_m[r] */
             if (lane == 0)
                 row_m[r] = m_new, row_l[r] = row_l[r] * rescale + sum;
         }
@@ -209,7 +256,7 @@ __global__ void __launch_bounds__(FUSED_THREADS)
         /* o += dropout(P) v, this warp's rows */
         acc_fragment acc[4];
         load_strip(acc, o);
-        strip_mma<wmma::row_major, wmma::row_major>(acc, pd, v);
+        strip_mma<wmma::row_major, wmma::row_major>(acc, pd, LDP, v, LDH);
         store_strip(o, acc);
         __syncwarp();
     }
@@ -221,7 +268,7 @@ __global__ void __launch_bounds__(FUSED_THREADS)
         store(y + lane, o[r * LDF + lane] / row_l[r]);
         store(y + lane + WARP, o[r * LDF + lane + WARP] / row_l[r]);
         if (lane == 0)
-            lse[(size_t)(a.b * NH + a.h) * T + t] = row_m[r] + logf(row_l[r]);
+            lse[a.rows + t] = row_m[r] + logf(row_l[r]);
     }
 }
 
@@ -244,64 +291,60 @@ __global__ void row_dot_kernel(const E *out, float *D, const float *dout, int B,
 }
 
 /* The gradient of the scores of query tile q0 against key tile k0, for
- * the calling warp's 16 rows, from S and dP (fp32 tiles): ds = P * (dP *
- * mask - D), and pd = P * mask if wanted (NULL: not), with P = exp(S *
- * scale - lse). Lanes take columns j and j + 32, as in the forward. */
-__device__ void score_gradient(bf16 *ds, bf16 *pd, const float *s, const float *dp,
-                               const float *lse, const float *D, head_at a, int NH, int T, int q0,
-                               int k0, float scale, float p, uint64_t seed) {
-    int w = threadIdx.x / WARP, lane = threadIdx.x % WARP;
-    for (int r = 16 * w; r < 16 * w + 16; r++) {
-        int t = q0 + r;
-        for (int c = lane; c < TILE; c += WARP) {
-            int u = k0 + c, i = r * LDF + c;
-            float P = u <= t && t < T ? __expf(s[i] * scale - lse[r]) : 0.0f;
-            float keep = p > 0.0f ? dropout_scale(seed, weight_index(a, NH, T, t, u), p) : 1.0f;
-            ds[r * LDH + c] = __float2bfloat16(P * (dp[i] * keep - D[r]));
+ * the calling warp's 16 rows: ds = P * (dP * mask - D), written in bf16
+ * over S, and if wanted (pd) P * mask over dP, with P = exp(S * scale -
+ * lse). Lanes take columns j and j + 32, as in the forward. */
+__device__ void score_gradient(float *s, float *dp, bool pd, const float *lse, const float *D,
+                               const weight_dropout *drop, int T, int q0, int k0, float scale) {
+    bf16 *ds16 = (bf16 *)s, *pd16 = (bf16 *)dp;
+    int w = warp_id(), lane = lane_id();
+    for (int i = 0; i < 16; i++) {
+        int r = 16 * w + i, t = q0 + r;
+        float dsv[2], pdv[2];
+        for (int j = 0; j < 2; j++) {
+            int c = lane + j * WARP, u = k0 + c;
+            float P = u <= t && t < T ? __expf(s[r * LDF + c] * scale - lse[r]) : 0.0f;
+            float keep = weight_keep(drop, i, u);
+            dsv[j] = P * (dp[r * LDF + c] * keep - D[r]);
+            pdv[j] = P * keep;
+        }
+        __syncwarp(); /* every lane has read row r of S and dP */
+        for (int j = 0; j < 2; j++) {
+            int c = lane + j * WARP;
+            ds16[r * LDP + c] = __float2bfloat16(dsv[j]);
             if (pd)
-                pd[r * LDH + c] = __float2bfloat16(P * keep);
+                pd16[r * LDP + c] = __float2bfloat16(pdv[j]);
         }
     }
 }
 
 /* This tile's lse and D (rows past T: 0) into shared memory. */
 __device__ void load_rows(float *lse_s, float *D_s, const float *lse, const float *D, head_at a,
-                          int NH, int T, int q0) {
+                          int T, int q0) {
     for (int r = threadIdx.x; r < TILE; r += FUSED_THREADS) {
-        size_t i = (size_t)(a.b * NH + a.h) * T + q0 + r;
-        lse_s[r] = q0 + r < T ? lse[i] : 0.0f;
-        D_s[r] = q0 + r < T ? D[i] : 0.0f;
+        lse_s[r] = q0 + r < T ? lse[a.rows + q0 + r] : 0.0f;
+        D_s[r] = q0 + r < T ? D[a.rows + q0 + r] : 0.0f;
     }
 }
 
-/* Shared memory of the two backward kernels: four bf16 operand tiles, two
- * bf16 results, two fp32 products and a tile's lse and D. */
-#define BACKWARD_SMEM ((6 * TILE_BF16) * sizeof(bf16) + (2 * TILE_F32 + 2 * TILE) * sizeof(float))
-#define FORWARD_SMEM ((4 * TILE_BF16) * sizeof(bf16) + (2 * TILE_F32 + 2 * TILE) * sizeof(float))
-
-typedef struct {
-    bf16 *a, *b, *c, *d, *ds, *pd;
-    float *s, *dp, *lse, *D;
-} backward_smem;
-
-__device__ inline backward_smem carve(unsigned char *smem) {
-    backward_smem m;
-    m.a = (bf16 *)smem, m.b = m.a + TILE_BF16, m.c = m.b + TILE_BF16, m.d = m.c + TILE_BF16;
-    m.ds = m.d + TILE_BF16, m.pd = m.ds + TILE_BF16;
-    m.s = (float *)(m.pd + TILE_BF16), m.dp = m.s + TILE_F32, m.lse = m.dp + TILE_F32;
-    m.D = m.lse + TILE;
-    return m;
-}
+/* Shared memory of the kernels: bf16 operand tiles, fp32 products (with
+ * bf16 results written over them) and a tile's per-row numbers. */
+#define SMEM(bf16_tiles, f32_tiles)                                                            \
+    ((bf16_tiles) * TILE_BF16 * sizeof(bf16) + ((f32_tiles) * TILE_F32 + 2 * TILE) * sizeof(float))
+#define FORWARD_SMEM SMEM(2, 2)
+#define BACKWARD_KV_SMEM SMEM(4, 2)
+#define BACKWARD_Q_SMEM SMEM(2, 2)
 
 /* dk, dv for key tile j: one block per (tile, head, batch row). */
 template <typename E>
-__global__ void __launch_bounds__(FUSED_THREADS)
+__global__ void __launch_bounds__(FUSED_THREADS, 3) /* 3 blocks per SM: at most 170 registers */
     fused_backward_kv_kernel(E *dqkv, const float *dout, const float *lse, const float *D,
                              const float *qkv, int T, int NH, float scale, float p,
                              uint64_t seed) {
     extern __shared__ __align__(128) unsigned char smem[];
-    backward_smem sm = carve(smem);
-    bf16 *k = sm.a, *v = sm.b, *q = sm.c, *dy = sm.d;
+    bf16 *k = (bf16 *)smem, *v = k + TILE_BF16, *q = v + TILE_BF16, *dy = q + TILE_BF16;
+    float *s = (float *)(dy + TILE_BF16), *dp = s + TILE_F32, *lse_s = dp + TILE_F32,
+          *D_s = lse_s + TILE;
     head_at a = this_head(T, NH);
     int kt = blockIdx.x, k0 = kt * TILE, C = a.C, n_tiles = gridDim.x;
     load_tile(k, qkv + a.qkv + C, k0, T, 3 * C);
@@ -314,23 +357,27 @@ __global__ void __launch_bounds__(FUSED_THREADS)
         __syncthreads(); /* the previous query tile is used up */
         load_tile(q, qkv + a.qkv, q0, T, 3 * C);
         load_tile(dy, dout + a.flat, q0, T, C);
-        load_rows(sm.lse, sm.D, lse, D, a, NH, T, q0);
+        load_rows(lse_s, D_s, lse, D, a, T, q0);
+        weight_dropout drop = dropout_rows(a, q0, p, seed);
         __syncthreads();
-        product_abt(sm.s, q, k); /* this warp's query rows */
-        product_abt(sm.dp, dy, v);
+        a_fragment f[4];
+        load_a_strip(f, q);
+        product_abt(s, f, k); /* this warp's query rows */
+        load_a_strip(f, dy);
+        product_abt(dp, f, v);
         __syncwarp();
-        score_gradient(sm.ds, sm.pd, sm.s, sm.dp, sm.lse, sm.D, a, NH, T, q0, k0, scale, p, seed);
+        score_gradient(s, dp, true, lse_s, D_s, &drop, T, q0, k0, scale);
         __syncthreads(); /* the products below read every warp's rows of ds and pd */
         /* dv += (P * mask)^T dy, dk += dS^T q: here warp w's rows are keys */
-        strip_mma<wmma::col_major, wmma::row_major>(dv, sm.pd, dy);
-        strip_mma<wmma::col_major, wmma::row_major>(dk, sm.ds, q);
+        strip_mma<wmma::col_major, wmma::row_major>(dv, (bf16 *)dp, LDP, dy, LDH);
+        strip_mma<wmma::col_major, wmma::row_major>(dk, (bf16 *)s, LDP, q, LDH);
     }
     __syncthreads();
-    store_strip(sm.s, dk);
-    store_strip(sm.dp, dv);
+    store_strip(s, dk);
+    store_strip(dp, dv);
     __syncthreads();
-    store_tile(dqkv + a.qkv + C, sm.s, k0, T, 3 * C, scale);
-    store_tile(dqkv + a.qkv + 2 * C, sm.dp, k0, T, 3 * C, 1.0f);
+    store_tile(dqkv + a.qkv + C, s, k0, T, 3 * C, scale);
+    store_tile(dqkv + a.qkv + 2 * C, dp, k0, T, 3 * C, 1.0f);
 }
 
 /* dq for query tile i: one block per (tile, head, batch row). */
@@ -340,13 +387,20 @@ __global__ void __launch_bounds__(FUSED_THREADS)
                             const float *qkv, int T, int NH, float scale, float p,
                             uint64_t seed) {
     extern __shared__ __align__(128) unsigned char smem[];
-    backward_smem sm = carve(smem);
-    bf16 *q = sm.a, *dy = sm.b, *k = sm.c, *v = sm.d;
+    bf16 *k = (bf16 *)smem, *v = k + TILE_BF16;
+    float *s = (float *)(v + TILE_BF16), *dp = s + TILE_F32, *lse_s = dp + TILE_F32,
+          *D_s = lse_s + TILE;
     head_at a = this_head(T, NH);
     int qt = gridDim.x - 1 - blockIdx.x, q0 = qt * TILE, C = a.C;
-    load_tile(q, qkv + a.qkv, q0, T, 3 * C);
-    load_tile(dy, dout + a.flat, q0, T, C);
-    load_rows(sm.lse, sm.D, lse, D, a, NH, T, q0);
+    /* q and dy stay for the whole block: into registers, through k and v's space */
+    a_fragment q[4], dy[4];
+    load_tile(k, qkv + a.qkv, q0, T, 3 * C);
+    load_tile(v, dout + a.flat, q0, T, C);
+    load_rows(lse_s, D_s, lse, D, a, T, q0);
+    __syncthreads();
+    load_a_strip(q, k);
+    load_a_strip(dy, v);
+    weight_dropout drop = dropout_rows(a, q0, p, seed);
     acc_fragment dq[4];
     zero(dq);
     for (int kt = 0; kt <= qt; kt++) {
@@ -355,17 +409,17 @@ __global__ void __launch_bounds__(FUSED_THREADS)
         load_tile(k, qkv + a.qkv + C, k0, T, 3 * C);
         load_tile(v, qkv + a.qkv + 2 * C, k0, T, 3 * C);
         __syncthreads();
-        product_abt(sm.s, q, k); /* from here on, each warp only its own query rows */
-        product_abt(sm.dp, dy, v);
+        product_abt(s, q, k); /* from here on, each warp only its own query rows */
+        product_abt(dp, dy, v);
         __syncwarp();
-        score_gradient(sm.ds, NULL, sm.s, sm.dp, sm.lse, sm.D, a, NH, T, q0, k0, scale, p, seed);
+        score_gradient(s, dp, false, lse_s, D_s, &drop, T, q0, k0, scale);
         __syncwarp();
-        strip_mma<wmma::row_major, wmma::row_major>(dq, sm.ds, k); /* dq += dS k */
+        strip_mma<wmma::row_major, wmma::row_major>(dq, (bf16 *)s, LDP, k, LDH); /* dq += dS k */
     }
     __syncthreads();
-    store_strip(sm.s, dq);
+    store_strip(s, dq);
     __syncthreads();
-    store_tile(dqkv + a.qkv, sm.s, q0, T, 3 * C, scale);
+    store_tile(dqkv + a.qkv, s, q0, T, 3 * C, scale);
 }
 
 /* -------------------------------------------------------------- launches */
@@ -387,7 +441,7 @@ static void allow_big_smem(void) {
         (const void *)fused_backward_q_kernel<float>,  (const void *)fused_backward_q_kernel<bf16>};
     for (int i = 0; i < 6; i++)
         CUDA_CHECK(cudaFuncSetAttribute(kernels[i], cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        (int)BACKWARD_SMEM));
+                                        (int)BACKWARD_KV_SMEM));
     done = true;
 }
 
@@ -410,7 +464,7 @@ extern "C" void attention_fused_backward_cuda(operand *dqkv, float *D, const flo
     float scale = 1.0f / sqrtf((float)HS);
     allow_big_smem();
     LAUNCH_FOR_OPERANDS(fused_backward_kv_kernel, tiles_grid(B, T, NH), FUSED_THREADS,
-                        BACKWARD_SMEM, dqkv, dout, lse, D, qkv, T, NH, scale, p, seed);
+                        BACKWARD_KV_SMEM, dqkv, dout, lse, D, qkv, T, NH, scale, p, seed);
     LAUNCH_FOR_OPERANDS(fused_backward_q_kernel, tiles_grid(B, T, NH), FUSED_THREADS,
-                        BACKWARD_SMEM, dqkv, dout, lse, D, qkv, T, NH, scale, p, seed);
+                        BACKWARD_Q_SMEM, dqkv, dout, lse, D, qkv, T, NH, scale, p, seed);
 }

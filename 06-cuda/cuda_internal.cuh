@@ -92,17 +92,39 @@ __device__ inline float block_sum(float x) {
  * compute on its own, in any order: a hash of (seed, index) rather than a
  * stream. The forward pass and the backward pass recompute the same mask
  * from the same seed, so no mask is stored. (splitmix64's finaliser.) */
-__device__ inline float hash_uniform(uint64_t seed, uint64_t index) {
+__device__ inline uint64_t hash64(uint64_t seed, uint64_t index) {
     uint64_t z = seed + index * 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)(z >> 40) * (1.0f / 16777216.0f);
+    return z ^ (z >> 31);
 }
 
 /* The dropout multiplier of element `index`: 0, or 1/(1-p) if kept. */
 __device__ inline float dropout_scale(uint64_t seed, uint64_t index, float p) {
-    return hash_uniform(seed, index) < p ? 0.0f : 1.0f / (1.0f - p);
+    float uniform = (float)(hash64(seed, index) >> 40) * (1.0f / 16777216.0f);
+    return uniform < p ? 0.0f : 1.0f / (1.0f - p);
+}
+
+/* Attention weights are many more (B*NH*T*T) and come in rows, one per
+ * query: a 64-bit hash of (seed, row) gives the row a 32-bit key, once,
+ * and each weight of the row then costs one 32-bit mix of (key, column)
+ * (the "lowbias32" finaliser: two multiplies instead of three 64-bit
+ * ones). Weight `col` is kept when its hash is at least p * 2^32. */
+__device__ inline uint32_t row_key(uint64_t seed, uint64_t row) {
+    return (uint32_t)(hash64(seed, row) >> 32);
+}
+
+__device__ inline uint32_t keep_threshold(float p) {
+    return p >= 1.0f ? 0xFFFFFFFFu : (uint32_t)(p * 4294967296.0f);
+}
+
+__device__ inline float weight_dropout_scale(uint32_t key, uint32_t col, uint32_t threshold,
+                                             float keep_scale) {
+    uint32_t x = key ^ (col * 0x9E3779B9u);
+    x = (x ^ (x >> 16)) * 0x7FEB352Du;
+    x = (x ^ (x >> 15)) * 0x846CA68Bu;
+    x ^= x >> 16;
+    return x < threshold ? 0.0f : keep_scale;
 }
 
 #endif

@@ -14,8 +14,7 @@
 
 #define LN_EPS 1e-5f          /* as LAYERNORM_EPS in 04-block/layernorm.h */
 #define WARPS_PER_BLOCK 8
-#define ROWS_PER_WARP 8       /* backward: rows each warp handles in turn */
-#define LN_COLS_PER_LANE (LN_MAX_C / WARP) /* backward: columns each lane owns */
+#define ROWS_PER_WARP 4       /* backward: rows each warp handles in turn */
 
 template <typename T>
 __global__ void layernorm_forward_kernel(T *out, float *mean, float *rstd, const float *inp,
@@ -54,15 +53,18 @@ extern "C" void layernorm_forward_cuda(operand *out, float *mean, float *rstd, c
  * ... of every row and keeps their dw and db sums in registers across
  * rows (an array indexed by unrolled-loop constants stays in registers).
  * At the end the block's warps add their sums in shared memory, in a fixed
- * order, and one atomic add per column and block goes to memory. The GPT's
- * layernorms have no bias: with_bias = false leaves db's registers out. */
-template <bool with_bias>
+ * order, and one atomic add per column and block goes to memory. The
+ * number of columns per lane is a template argument (the smallest of 4, 8,
+ * 16, 32 that covers C), so that a narrow layer does not pay registers for
+ * a wide one; and the GPT's layernorms have no bias: with_bias = false
+ * leaves db's registers out. */
+template <bool with_bias, int COLS>
 __global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, const float *dout,
                                           const float *inp, const float *w, const float *mean,
                                           const float *rstd, int N, int C) {
     extern __shared__ float shared[]; /* per warp: dw partial (C), db partial (C) */
     int warp = threadIdx.x / WARP, lane = threadIdx.x % WARP;
-    float dw_sum[LN_COLS_PER_LANE] = {0}, db_sum[LN_COLS_PER_LANE] = {0};
+    float dw_sum[COLS] = {0}, db_sum[COLS] = {0};
     int first = (blockIdx.x * WARPS_PER_BLOCK + warp) * ROWS_PER_WARP;
     for (int row = first; row < first + ROWS_PER_WARP && row < N; row++) {
         const float *x = inp + (size_t)row * C, *d = dout + (size_t)row * C;
@@ -76,7 +78,7 @@ __global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, con
         float g_mean = warp_sum(g_sum) / C, gx_mean = warp_sum(gx_sum) / C;
         float *dx = dinp + (size_t)row * C;
 #pragma unroll
-        for (int k = 0; k < LN_COLS_PER_LANE; k++) {
+        for (int k = 0; k < COLS; k++) {
             int c = lane + k * WARP;
             if (c < C) { /* x and dout again: from the L1 cache this time */
                 float xhat = (x[c] - m) * s, g = d[c] * w[c];
@@ -89,7 +91,7 @@ __global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, con
     }
     float *part = shared + (size_t)warp * 2 * C;
 #pragma unroll
-    for (int k = 0; k < LN_COLS_PER_LANE; k++) {
+    for (int k = 0; k < COLS; k++) {
         int c = lane + k * WARP;
         if (c < C) {
             part[c] = dw_sum[k];
@@ -111,12 +113,24 @@ __global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, con
 
 extern "C" bool layernorm_cuda_supported(int C) { return C > 0 && C <= LN_MAX_C; }
 
+template <int COLS> static auto backward_kernel_for(bool with_bias) {
+    return with_bias ? layernorm_backward_kernel<true, COLS> : layernorm_backward_kernel<false, COLS>;
+}
+
+static auto pick_backward_kernel(bool with_bias, int C) {
+    static_assert(LN_MAX_C == 32 * WARP, "the widest instance below covers LN_MAX_C");
+    return C <= 4 * WARP    ? backward_kernel_for<4>(with_bias)
+           : C <= 8 * WARP  ? backward_kernel_for<8>(with_bias)
+           : C <= 16 * WARP ? backward_kernel_for<16>(with_bias)
+                            : backward_kernel_for<32>(with_bias);
+}
+
 extern "C" void layernorm_backward_cuda(float *dinp, float *dw, float *db, const float *dout,
                                         const float *inp, const float *w, const float *mean,
                                         const float *rstd, int N, int C) {
     unsigned blocks = blocks_for((size_t)N, WARPS_PER_BLOCK * ROWS_PER_WARP);
     size_t shared = (size_t)WARPS_PER_BLOCK * 2 * C * sizeof(float);
-    auto kernel = db ? layernorm_backward_kernel<true> : layernorm_backward_kernel<false>;
+    auto kernel = pick_backward_kernel(db != NULL, C);
     if (shared > 48 * 1024)
         CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         (int)shared));

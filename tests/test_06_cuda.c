@@ -149,8 +149,13 @@ END_TEST
 
 /* ------------------------------------------------------------ layernorm */
 
+/* Widths that reach each of the backward kernel's instances (4, 8, 16 and
+ * 32 columns per lane). */
+static const int LAYERNORM_WIDTHS[] = {48, 200, 384, 600};
+
 START_TEST(test_layernorm_matches_cpu) {
-    enum { N = 70, C = 48 };
+    enum { N = 70 };
+    const int C = LAYERNORM_WIDTHS[_i];
     pair inp = random_pair(N * C, 2.0f), w = random_pair(C, 1.0f), dout = random_pair(N * C, 1.0f);
     pair out = poisoned_pair(N * C), mean = poisoned_pair(N), rstd = poisoned_pair(N);
     pair dinp = random_pair(N * C, 0.1f), dw = random_pair(C, 0.1f); /* both accumulate */
@@ -601,7 +606,8 @@ static Suite *cuda_suite(void) {
     Suite *s = suite_create("06-cuda");
     TCase *tc = tcase_create("kernels");
     tcase_add_loop_test(tc, test_linear_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
-    tcase_add_test(tc, test_layernorm_matches_cpu);
+    tcase_add_loop_test(tc, test_layernorm_matches_cpu, 0,
+                        sizeof LAYERNORM_WIDTHS / sizeof LAYERNORM_WIDTHS[0]);
     tcase_add_loop_test(tc, test_attention_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
     tcase_add_test(tc, test_fused_attention_matches_cpu);
     tcase_add_test(tc, test_fused_attention_dropout_matches_unfused);
