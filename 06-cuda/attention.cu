@@ -46,17 +46,19 @@ __device__ inline size_t flat_at(head_coords c, int T, int hs, int NH, int width
     return ((size_t)c.b * T + c.t) * width + (size_t)c.h * hs + c.d;
 }
 
-/* qkv (B,T,3,NH,hs) -> q, k, v (B,NH,T,hs); one thread per element of q. */
-__global__ void permute_kernel(float *q, float *k, float *v, const float *qkv, int B, int T,
-                               int NH, int hs) {
+/* qkv (B,T,3,NH,hs) (an operand) -> q, k, v (B,NH,T,hs); one thread per
+ * element of q. */
+template <typename E>
+__global__ void permute_kernel(float *q, float *k, float *v, const E *qkv, int B, int T, int NH,
+                               int hs) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)B * NH * T * hs)
         return;
     int C = NH * hs;
     size_t src = flat_at(coords_of(i, T, NH, hs), T, hs, NH, 3 * C);
-    q[i] = qkv[src];
-    k[i] = qkv[src + C];
-    v[i] = qkv[src + 2 * C];
+    q[i] = load(qkv + src);
+    k[i] = load(qkv + src + C);
+    v[i] = load(qkv + src + 2 * C);
 }
 
 /* The inverse: q, k, v (B,NH,T,hs) -> qkv (B,T,3,NH,hs) (an operand). */
@@ -73,11 +75,13 @@ __global__ void unpermute_qkv_kernel(E *qkv, const float *q, const float *k, con
     store(qkv + dst + 2 * C, v[i]);
 }
 
-/* From the flat layout (B,T,NH*hs) to the heads layout (B,NH,T,hs)... */
-__global__ void to_heads_kernel(float *dst, const float *src, int B, int T, int NH, int hs) {
+/* From the flat layout (B,T,NH*hs) (an operand) to the heads layout
+ * (B,NH,T,hs)... */
+template <typename E>
+__global__ void to_heads_kernel(float *dst, const E *src, int B, int T, int NH, int hs) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < (size_t)B * NH * T * hs)
-        dst[i] = src[flat_at(coords_of(i, T, NH, hs), T, hs, NH, NH * hs)];
+        dst[i] = load(src + flat_at(coords_of(i, T, NH, hs), T, hs, NH, NH * hs));
 }
 
 /* ...and back, into an operand (the input of c_proj). */
@@ -143,13 +147,13 @@ static unsigned elementwise_blocks(int B, int T, int C) {
     return blocks_for((size_t)B * T * C, BLOCK_THREADS);
 }
 
-extern "C" void attention_forward_cuda(operand *out, float *att, float *att_drop, const float *qkv,
-                                       attention_scratch *s, int B, int T, int C, int NH, float p,
-                                       uint64_t seed) {
+template <typename E>
+static void forward(operand *out, float *att, float *att_drop, const operand *qkv,
+                    attention_scratch *s, int B, int T, int C, int NH, float p, uint64_t seed) {
     int hs = C / NH, BH = B * NH;
     long long head = (long long)T * hs, square = (long long)T * T;
-    permute_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->q, s->k, s->v, qkv, B, T,
-                                                                    NH, hs);
+    permute_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->q, s->k, s->v,
+                                                                    (const E *)qkv, B, T, NH, hs);
     LAUNCH_CHECK();
     /* row-major S (T,T) = q (T,hs) @ k^T / sqrt(hs), per head (the linear pattern) */
     gemm(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, 1.0f / sqrtf((float)hs), s->k, hs, head, s->q, hs,
@@ -161,23 +165,31 @@ extern "C" void attention_forward_cuda(operand *out, float *att, float *att_drop
     /* row-major y (T,hs) = att_drop (T,T) @ v (T,hs): column-major y^T = v^T att_drop^T */
     gemm(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, 1.0f, s->v, hs, head, att_drop, T, square, 0.0f, s->y,
          hs, head, BH);
-    LAUNCH_FOR_OPERANDS(from_heads_kernel, elementwise_blocks(B, T, C), BLOCK_THREADS, 0, out,
-                        s->y, B, T, NH, hs);
+    from_heads_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>((E *)out, s->y, B, T, NH,
+                                                                       hs);
+    LAUNCH_CHECK();
 }
 
-extern "C" void attention_backward_cuda(operand *dqkv, const float *dout, const float *att,
-                                        const float *att_drop, const float *qkv,
-                                        attention_scratch *s, int B, int T, int C, int NH,
-                                        float p, uint64_t seed) {
+extern "C" void attention_forward_cuda(operand *out, float *att, float *att_drop,
+                                       const operand *qkv, attention_scratch *s, int B, int T,
+                                       int C, int NH, float p, uint64_t seed) {
+    FOR_OPERANDS(forward, out, att, att_drop, qkv, s, B, T, C, NH, p, seed);
+}
+
+template <typename E>
+static void backward(operand *dqkv, const operand *dout, const float *att, const float *att_drop,
+                     const operand *qkv, attention_scratch *s, int B, int T, int C, int NH,
+                     float p, uint64_t seed) {
     int hs = C / NH, BH = B * NH;
     long long head = (long long)T * hs, square = (long long)T * T;
     float scale = 1.0f / sqrtf((float)hs);
     /* the forward's q, k, v again (cheaper to recompute than to keep), and
      * dy, the output gradient in the heads layout, in s->y */
-    permute_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->q, s->k, s->v, qkv, B, T,
-                                                                    NH, hs);
+    permute_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->q, s->k, s->v,
+                                                                    (const E *)qkv, B, T, NH, hs);
     LAUNCH_CHECK();
-    to_heads_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->y, dout, B, T, NH, hs);
+    to_heads_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->y, (const E *)dout, B, T,
+                                                                     NH, hs);
     LAUNCH_CHECK();
     /* Each product below overwrites a scratch tensor that no later step
      * reads, so no extra memory is needed: dv goes where v was (v is used
@@ -198,6 +210,14 @@ extern "C" void attention_backward_cuda(operand *dqkv, const float *dout, const 
     /* dk (T,hs) = dS^T (T,T) @ q (T,hs) * scale: the dw pattern */
     gemm(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, scale, s->q, hs, head, s->datt, T, square, 0.0f, s->k,
          hs, head, BH);
-    LAUNCH_FOR_OPERANDS(unpermute_qkv_kernel, elementwise_blocks(B, T, C), BLOCK_THREADS, 0, dqkv,
-                        s->y, s->k, s->v, B, T, NH, hs);
+    unpermute_qkv_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>((E *)dqkv, s->y, s->k,
+                                                                          s->v, B, T, NH, hs);
+    LAUNCH_CHECK();
+}
+
+extern "C" void attention_backward_cuda(operand *dqkv, const operand *dout, const float *att,
+                                        const float *att_drop, const operand *qkv,
+                                        attention_scratch *s, int B, int T, int C, int NH,
+                                        float p, uint64_t seed) {
+    FOR_OPERANDS(backward, dqkv, dout, att, att_drop, qkv, s, B, T, C, NH, p, seed);
 }

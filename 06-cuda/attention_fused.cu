@@ -132,15 +132,17 @@ __device__ void product_abt(float *dst, const a_fragment a[4], const bf16 *b) {
     store_strip(dst, acc);
 }
 
-/* Rows t0..t0+63 of one head's 64 columns as a bf16 tile; `src` is the
- * head's first column in row 0, rows are `width` floats apart; rows at or
- * past T are zeros. 16-byte loads: each thread moves 4 floats at a time. */
-__device__ void load_tile(bf16 *dst, const float *src, int t0, int T, int width) {
+/* Rows t0..t0+63 of one head's 64 columns of an operand as a bf16 tile;
+ * `src` is the head's first column in row 0, rows are `width` elements
+ * apart; rows at or past T are zeros. Each thread moves 4 elements at a
+ * time (one 16-byte float or 8-byte bf16 load). */
+template <typename E>
+__device__ void load_tile(bf16 *dst, const E *src, int t0, int T, int width) {
     for (int i = threadIdx.x; i < TILE * HS / 4; i += FUSED_THREADS) {
         int r = i / (HS / 4), c = 4 * (i % (HS / 4));
         float4 x = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         if (t0 + r < T)
-            x = *(const float4 *)(src + (size_t)(t0 + r) * width + c);
+            x = load4(src + (size_t)(t0 + r) * width + c);
         __nv_bfloat162 *d = (__nv_bfloat162 *)(dst + r * LDH + c);
         d[0] = __floats2bfloat162_rn(x.x, x.y);
         d[1] = __floats2bfloat162_rn(x.z, x.w);
@@ -205,7 +207,7 @@ __device__ inline float weight_keep(const weight_dropout *d, int i, int u) {
  * the warp, no bank conflicts, and the row's max and sum are shuffles. */
 template <typename E>
 __global__ void __launch_bounds__(FUSED_THREADS)
-    fused_forward_kernel(E *out, float *lse, const float *qkv, int T, int NH, float scale,
+    fused_forward_kernel(E *out, float *lse, const E *qkv, int T, int NH, float scale,
                          float p, uint64_t seed) {
     extern __shared__ __align__(128) unsigned char smem[];
     bf16 *k = (bf16 *)smem, *v = k + TILE_BF16;
@@ -277,14 +279,14 @@ __global__ void __launch_bounds__(FUSED_THREADS)
 /* D[bh, t] = sum over the head's columns of dy * y: the softmax backward's
  * row term sum_u P_tu dP_tu, which equals dy . y. One warp per row. */
 template <typename E>
-__global__ void row_dot_kernel(const E *out, float *D, const float *dout, int B, int T, int NH) {
+__global__ void row_dot_kernel(float *D, const E *out, const E *dout, int B, int T, int NH) {
     int row = blockIdx.x * (BLOCK_THREADS / WARP) + threadIdx.x / WARP, lane = threadIdx.x % WARP;
     if (row >= B * NH * T)
         return;
     int t = row % T, h = (row / T) % NH, b = row / (T * NH);
     size_t at = ((size_t)b * T + t) * NH * HS + (size_t)h * HS;
-    float x = dout[at + lane] * load(out + at + lane) +
-              dout[at + lane + WARP] * load(out + at + lane + WARP);
+    float x = load(dout + at + lane) * load(out + at + lane) +
+              load(dout + at + lane + WARP) * load(out + at + lane + WARP);
     x = warp_sum(x);
     if (lane == 0)
         D[row] = x;
@@ -338,9 +340,8 @@ __device__ void load_rows(float *lse_s, float *D_s, const float *lse, const floa
 /* dk, dv for key tile j: one block per (tile, head, batch row). */
 template <typename E>
 __global__ void __launch_bounds__(FUSED_THREADS, 3) /* 3 blocks per SM: at most 170 registers */
-    fused_backward_kv_kernel(E *dqkv, const float *dout, const float *lse, const float *D,
-                             const float *qkv, int T, int NH, float scale, float p,
-                             uint64_t seed) {
+    fused_backward_kv_kernel(E *dqkv, const E *dout, const float *lse, const float *D,
+                             const E *qkv, int T, int NH, float scale, float p, uint64_t seed) {
     extern __shared__ __align__(128) unsigned char smem[];
     bf16 *k = (bf16 *)smem, *v = k + TILE_BF16, *q = v + TILE_BF16, *dy = q + TILE_BF16;
     float *s = (float *)(dy + TILE_BF16), *dp = s + TILE_F32, *lse_s = dp + TILE_F32,
@@ -383,9 +384,8 @@ __global__ void __launch_bounds__(FUSED_THREADS, 3) /* 3 blocks per SM: at most 
 /* dq for query tile i: one block per (tile, head, batch row). */
 template <typename E>
 __global__ void __launch_bounds__(FUSED_THREADS)
-    fused_backward_q_kernel(E *dqkv, const float *dout, const float *lse, const float *D,
-                            const float *qkv, int T, int NH, float scale, float p,
-                            uint64_t seed) {
+    fused_backward_q_kernel(E *dqkv, const E *dout, const float *lse, const float *D,
+                            const E *qkv, int T, int NH, float scale, float p, uint64_t seed) {
     extern __shared__ __align__(128) unsigned char smem[];
     bf16 *k = (bf16 *)smem, *v = k + TILE_BF16;
     float *s = (float *)(v + TILE_BF16), *dp = s + TILE_F32, *lse_s = dp + TILE_F32,
@@ -445,26 +445,43 @@ static void allow_big_smem(void) {
     done = true;
 }
 
-extern "C" void attention_fused_forward_cuda(operand *out, float *lse, const float *qkv, int B,
-                                             int T, int C, int NH, float p, uint64_t seed) {
-    (void)C;
+template <typename E>
+static void forward(operand *out, float *lse, const operand *qkv, int B, int T, int NH, float p,
+                    uint64_t seed) {
     allow_big_smem();
-    LAUNCH_FOR_OPERANDS(fused_forward_kernel, tiles_grid(B, T, NH), FUSED_THREADS, FORWARD_SMEM,
-                        out, lse, qkv, T, NH, 1.0f / sqrtf((float)HS), p, seed);
+    fused_forward_kernel<<<tiles_grid(B, T, NH), FUSED_THREADS, FORWARD_SMEM>>>(
+        (E *)out, lse, (const E *)qkv, T, NH, 1.0f / sqrtf((float)HS), p, seed);
+    LAUNCH_CHECK();
 }
 
-extern "C" void attention_fused_backward_cuda(operand *dqkv, float *D, const float *dout,
-                                              const operand *out, const float *lse,
-                                              const float *qkv, int B, int T, int C, int NH,
-                                              float p, uint64_t seed) {
+extern "C" void attention_fused_forward_cuda(operand *out, float *lse, const operand *qkv, int B,
+                                             int T, int C, int NH, float p, uint64_t seed) {
     (void)C;
+    FOR_OPERANDS(forward, out, lse, qkv, B, T, NH, p, seed);
+}
+
+template <typename E>
+static void backward(operand *dqkv, float *D, const operand *dout, const operand *out,
+                     const float *lse, const operand *qkv, int B, int T, int NH, float p,
+                     uint64_t seed) {
     int rows = B * NH * T;
-    LAUNCH_FOR_OPERANDS(row_dot_kernel, blocks_for((size_t)rows, BLOCK_THREADS / WARP),
-                        BLOCK_THREADS, 0, out, D, dout, B, T, NH);
+    row_dot_kernel<<<blocks_for((size_t)rows, BLOCK_THREADS / WARP), BLOCK_THREADS>>>(
+        D, (const E *)out, (const E *)dout, B, T, NH);
+    LAUNCH_CHECK();
     float scale = 1.0f / sqrtf((float)HS);
     allow_big_smem();
-    LAUNCH_FOR_OPERANDS(fused_backward_kv_kernel, tiles_grid(B, T, NH), FUSED_THREADS,
-                        BACKWARD_KV_SMEM, dqkv, dout, lse, D, qkv, T, NH, scale, p, seed);
-    LAUNCH_FOR_OPERANDS(fused_backward_q_kernel, tiles_grid(B, T, NH), FUSED_THREADS,
-                        BACKWARD_Q_SMEM, dqkv, dout, lse, D, qkv, T, NH, scale, p, seed);
+    fused_backward_kv_kernel<<<tiles_grid(B, T, NH), FUSED_THREADS, BACKWARD_KV_SMEM>>>(
+        (E *)dqkv, (const E *)dout, lse, D, (const E *)qkv, T, NH, scale, p, seed);
+    LAUNCH_CHECK();
+    fused_backward_q_kernel<<<tiles_grid(B, T, NH), FUSED_THREADS, BACKWARD_Q_SMEM>>>(
+        (E *)dqkv, (const E *)dout, lse, D, (const E *)qkv, T, NH, scale, p, seed);
+    LAUNCH_CHECK();
+}
+
+extern "C" void attention_fused_backward_cuda(operand *dqkv, float *D, const operand *dout,
+                                              const operand *out, const float *lse,
+                                              const operand *qkv, int B, int T, int C, int NH,
+                                              float p, uint64_t seed) {
+    (void)C;
+    FOR_OPERANDS(backward, dqkv, D, dout, out, lse, qkv, B, T, NH, p, seed);
 }

@@ -35,8 +35,8 @@ extern "C" void crossentropy_forward_cuda(float *probs, float *losses, const flo
     LAUNCH_CHECK();
 }
 
-template <typename T>
-__global__ void crossentropy_backward_kernel(T *dlogits, const float *probs, const int *targets,
+template <typename E>
+__global__ void crossentropy_backward_kernel(E *dlogits, const float *probs, const int *targets,
                                              int N, int V) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)N * V)
@@ -45,11 +45,17 @@ __global__ void crossentropy_backward_kernel(T *dlogits, const float *probs, con
     store(dlogits + i, (probs[i] - (v == targets[row] ? 1.0f : 0.0f)) / (float)N);
 }
 
+template <typename E>
+static void backward(operand *dlogits, const float *probs, const int *targets, int N, int V) {
+    size_t n = (size_t)N * V;
+    crossentropy_backward_kernel<<<blocks_for(n, BLOCK_THREADS), BLOCK_THREADS>>>(
+        (E *)dlogits, probs, targets, N, V);
+    LAUNCH_CHECK();
+}
+
 extern "C" void crossentropy_backward_cuda(operand *dlogits, const float *probs,
                                            const int *targets, int N, int V) {
-    size_t n = (size_t)N * V;
-    LAUNCH_FOR_OPERANDS(crossentropy_backward_kernel, blocks_for(n, BLOCK_THREADS), BLOCK_THREADS,
-                        0, dlogits, probs, targets, N, V);
+    FOR_OPERANDS(backward, dlogits, probs, targets, N, V);
 }
 
 /* One block sums x in a fixed order: each thread a strided slice, then

@@ -33,23 +33,37 @@ typedef __nv_bfloat16 bf16;
 
 static inline bool bf16_operands(void) { return cuda_get_precision() == PRECISION_BF16; }
 
-/* Kernels that write (or read) operands are templates on the element type
- * and go through these, so one body serves both. */
+/* Kernels that read or write operands are templates on the element type
+ * E and go through these, so one body serves both. The 4-wide forms move
+ * 4 consecutive elements with one 16-byte (float) or 8-byte (bf16) access;
+ * they need p 4-element aligned (cudaMalloc'd buffers, offsets that are
+ * multiples of 4). */
 __device__ inline void store(float *p, float x) { *p = x; }
 __device__ inline void store(bf16 *p, float x) { *p = __float2bfloat16(x); }
 __device__ inline float load(const float *p) { return *p; }
 __device__ inline float load(const bf16 *p) { return __bfloat162float(*p); }
 
-/* Launches kernel<bf16> or kernel<float>, as the precision says; the
- * kernel's first argument is the operand it writes. */
-#define LAUNCH_FOR_OPERANDS(kernel, grid, threads, smem, out, ...)                                 \
-    do {                                                                                           \
-        if (bf16_operands())                                                                       \
-            kernel<bf16><<<(grid), (threads), (smem)>>>((bf16 *)(out), __VA_ARGS__);               \
-        else                                                                                       \
-            kernel<float><<<(grid), (threads), (smem)>>>((float *)(out), __VA_ARGS__);             \
-        LAUNCH_CHECK();                                                                            \
-    } while (0)
+__device__ inline float4 load4(const float *p) { return *(const float4 *)p; }
+__device__ inline float4 load4(const bf16 *p) {
+    uint2 u = *(const uint2 *)p;
+    float2 a = __bfloat1622float2(*(const __nv_bfloat162 *)&u.x);
+    float2 b = __bfloat1622float2(*(const __nv_bfloat162 *)&u.y);
+    return make_float4(a.x, a.y, b.x, b.y);
+}
+__device__ inline void store4(float *p, float4 x) { *(float4 *)p = x; }
+__device__ inline void store4(bf16 *p, float4 x) {
+    __nv_bfloat162 a = __floats2bfloat162_rn(x.x, x.y), b = __floats2bfloat162_rn(x.z, x.w);
+    uint2 u;
+    u.x = *(const uint32_t *)&a;
+    u.y = *(const uint32_t *)&b;
+    *(uint2 *)p = u;
+}
+
+/* The host side: each launcher is a template on E that casts its operand
+ * pointers to E *; this calls launcher<bf16> or launcher<float>, as the
+ * precision says. */
+#define FOR_OPERANDS(launcher, ...)                                                                \
+    (bf16_operands() ? launcher<bf16>(__VA_ARGS__) : launcher<float>(__VA_ARGS__))
 
 /* Threads per block for the simple elementwise kernels. */
 #define BLOCK_THREADS 256

@@ -47,16 +47,20 @@ bool layernorm_cuda_supported(int C);
 void layernorm_forward_cuda(operand *out, float *mean, float *rstd, const float *inp,
                             const float *w, const float *b, int N, int C);
 /* dinp (N,C) += ..., dw (C) += ..., db (C) += ... (db may be NULL). */
-void layernorm_backward_cuda(float *dinp, float *dw, float *db, const float *dout,
+void layernorm_backward_cuda(float *dinp, float *dw, float *db, const operand *dout,
                              const float *inp, const float *w, const float *mean,
                              const float *rstd, int N, int C);
 
 /* ---- matmul.cu: chapter 02's linear_forward/backward, on cuBLAS ---- */
 
 /* out (N,OC) = inp (N,C) @ w^T, w (OC,C). (The GPT has no biases.) */
-void linear_forward_cuda(float *out, const operand *inp, const operand *w, int N, int C, int OC);
+void linear_forward_cuda(operand *out, const operand *inp, const operand *w, int N, int C,
+                         int OC);
+/* The same with a float result in every mode (the logits). */
+void linear_forward_float_cuda(float *out, const operand *inp, const operand *w, int N, int C,
+                               int OC);
 /* dinp (N,C) = dout @ w (written; NULL to skip);  dw (OC,C) += dout^T @ inp. */
-void linear_backward_cuda(float *dinp, float *dw, const operand *dout, const operand *inp,
+void linear_backward_cuda(operand *dinp, float *dw, const operand *dout, const operand *inp,
                           const operand *w, int N, int C, int OC);
 
 /* ---- attention.cu: chapter 03's multihead_* functions, batched ---- */
@@ -71,13 +75,13 @@ typedef struct {
 /* att (B,NH,T,T) = causal softmax(q k^T / sqrt(hs)); att_drop = dropout(att)
  * (pass att_drop == att when p == 0); out (B,T,C) = att_drop @ v, heads side
  * by side. qkv (B,T,3C) as on the CPU. */
-void attention_forward_cuda(operand *out, float *att, float *att_drop, const float *qkv,
+void attention_forward_cuda(operand *out, float *att, float *att_drop, const operand *qkv,
                             attention_scratch *s, int B, int T, int C, int NH, float p,
                             uint64_t seed);
 /* dqkv (B,T,3C) = d loss / d qkv (written), from dout (B,T,C) and the
  * forward's att, att_drop and qkv. */
-void attention_backward_cuda(operand *dqkv, const float *dout, const float *att,
-                             const float *att_drop, const float *qkv, attention_scratch *s,
+void attention_backward_cuda(operand *dqkv, const operand *dout, const float *att,
+                             const float *att_drop, const operand *qkv, attention_scratch *s,
                              int B, int T, int C, int NH, float p, uint64_t seed);
 
 /* ---- attention_fused.cu: the same attention, T x T matrices never stored ---- */
@@ -86,22 +90,22 @@ void attention_backward_cuda(operand *dqkv, const float *dout, const float *att,
 bool attention_fused_supported(int C, int NH);
 /* out (B,T,C) as attention_forward_cuda's, with bf16 products; lse
  * (B,NH,T) = log of each softmax row's sum, kept for the backward pass. */
-void attention_fused_forward_cuda(operand *out, float *lse, const float *qkv, int B, int T,
+void attention_fused_forward_cuda(operand *out, float *lse, const operand *qkv, int B, int T,
                                   int C, int NH, float p, uint64_t seed);
 /* dqkv (B,T,3C) (written), from dout and the forward's out, lse and qkv;
  * D (B,NH,T floats) is scratch. */
-void attention_fused_backward_cuda(operand *dqkv, float *D, const float *dout,
-                                   const operand *out, const float *lse, const float *qkv, int B,
-                                   int T, int C, int NH, float p, uint64_t seed);
+void attention_fused_backward_cuda(operand *dqkv, float *D, const operand *dout,
+                                   const operand *out, const float *lse, const operand *qkv,
+                                   int B, int T, int C, int NH, float p, uint64_t seed);
 
 /* ---- pointwise.cu: GELU (05), residual + dropout (04) ---- */
 
 /* out (n) = gelu(inp), exact erf. */
-void gelu_forward_cuda(operand *out, const float *inp, size_t n);
+void gelu_forward_cuda(operand *out, const operand *inp, size_t n);
 /* dinp (n) = gelu'(inp) * dout (written). */
-void gelu_backward_cuda(operand *dinp, const float *inp, const float *dout, size_t n);
+void gelu_backward_cuda(operand *dinp, const operand *inp, const operand *dout, size_t n);
 /* out (n) = x + dropout(y). */
-void residual_dropout_forward_cuda(float *out, const float *x, const float *y, size_t n,
+void residual_dropout_forward_cuda(float *out, const float *x, const operand *y, size_t n,
                                    float p, uint64_t seed);
 /* dy (n) = dout * mask (written): the gradient into the dropped branch
  * (the residual input's gradient is dout itself). */

@@ -8,9 +8,10 @@
  * offsets) and is where checkpoints are read and written; the device holds
  * parameters, gradients and AdamW moments with the same layout, so a
  * checkpoint moves with one copy each way. Activations are allocated once
- * for the largest batch. Those that only feed matrix products are
- * `operand`s (bf16 in bf16 mode, see cuda_util.h), and so is the weights'
- * copy that bf16 mode multiplies with.
+ * for the largest batch. Those that go into or come out of matrix
+ * products are `operand`s (bf16 in bf16 mode, see cuda_util.h and
+ * matmul.cu), and so is the weights' copy that bf16 mode multiplies with;
+ * the residual stream, its gradient and all statistics stay float.
  */
 #include "gpt_cuda.h"
 
@@ -27,14 +28,14 @@
 typedef struct {
     operand *ln_1;                /* (B,T,C) */
     float *ln_1_mean, *ln_1_rstd; /* (B,T) each */
-    float *qkv;                   /* (B,T,3C) */
+    operand *qkv;                 /* (B,T,3C) */
     float *att, *att_drop;        /* (B,NH,T,T); att_drop == att without dropout */
     float *lse;                   /* (B,NH,T) instead of att, att_drop when fused */
     operand *heads;               /* (B,T,C) attention output, before c_proj */
     float *res_1;                 /* (B,T,C) x + attention */
     operand *ln_2;
     float *ln_2_mean, *ln_2_rstd;
-    float *fc;                    /* (B,T,4C) before GELU */
+    operand *fc;                  /* (B,T,4C) before GELU */
     operand *fc_act;              /* (B,T,4C) after GELU */
     float *out;                   /* (B,T,C) the block's output */
 } layer_acts;
@@ -57,13 +58,11 @@ struct gpt_cuda {
     float *logits, *probs, *losses; /* (B,T,V), (B,T,V), (B,T) */
     /* backward scratch */
     operand *dlogits;          /* (B,T,V) */
-    float *dln_f;              /* (B,T,C) */
-    float *dx, *dx_prev, *dres, *dln, *dheads; /* (B,T,C) each */
-    operand *dtmp;             /* (B,T,C) */
+    float *dx, *dx_prev, *dres; /* (B,T,C) each: the residual stream's gradient */
+    operand *dln_f, *dln, *dheads, *dtmp; /* (B,T,C) each */
     operand *dqkv;             /* (B,T,3C) */
-    operand *dfc;              /* (B,T,4C) */
-    float *dfc_act;            /* (B,T,4C) */
-    float *tmp;                /* (B,T,C) forward scratch: c_proj outputs */
+    operand *dfc, *dfc_act;    /* (B,T,4C) */
+    operand *tmp;              /* (B,T,C) forward scratch: c_proj outputs */
     float *onehot;             /* (B,T,V) */
     bool fused_attention;      /* attention_fused.cu (bf16) instead of attention.cu */
     attention_scratch att;     /* attention.cu's */
@@ -95,7 +94,7 @@ static void alloc_layer(layer_acts *a, size_t N, size_t C, size_t TT, size_t row
     a->ln_1 = dev_alloc_operand(N * C);
     a->ln_1_mean = dev_alloc(N);
     a->ln_1_rstd = dev_alloc(N);
-    a->qkv = dev_alloc(N * 3 * C);
+    a->qkv = dev_alloc_operand(N * 3 * C);
     if (TT) {
         a->att = dev_alloc(TT);
         a->att_drop = dropout ? dev_alloc(TT) : a->att;
@@ -107,7 +106,7 @@ static void alloc_layer(layer_acts *a, size_t N, size_t C, size_t TT, size_t row
     a->ln_2 = dev_alloc_operand(N * C);
     a->ln_2_mean = dev_alloc(N);
     a->ln_2_rstd = dev_alloc(N);
-    a->fc = dev_alloc(N * MLP_MULT * C);
+    a->fc = dev_alloc_operand(N * MLP_MULT * C);
     a->fc_act = dev_alloc_operand(N * MLP_MULT * C);
     a->out = dev_alloc(N * C);
 }
@@ -171,13 +170,14 @@ static void alloc_buffers(gpt_cuda *m) {
         alloc_layer(&m->acts[l], N, C, TT, rows, c->dropout > 0.0f);
     m->idx = dev_alloc_ints(N);
     m->targets = dev_alloc_ints(N);
-    float **bc[] = {&m->x0,  &m->dln_f,   &m->dx,    &m->dx_prev, &m->dres, &m->dln,
-                    &m->dheads, &m->tmp, &m->att.q, &m->att.k, &m->att.v, &m->att.y};
+    float **bc[] = {&m->x0, &m->dx, &m->dx_prev, &m->dres,
+                    &m->att.q, &m->att.k, &m->att.v, &m->att.y};
     size_t n_bc = sizeof bc / sizeof bc[0] - (m->fused_attention ? 4 : 0); /* no att.* */
     for (size_t i = 0; i < n_bc; i++)
         *bc[i] = dev_alloc(N * C);
-    m->ln_f = dev_alloc_operand(N * C);
-    m->dtmp = dev_alloc_operand(N * C);
+    operand **bc_op[] = {&m->ln_f, &m->dln_f, &m->dln, &m->dheads, &m->dtmp, &m->tmp};
+    for (size_t i = 0; i < sizeof bc_op / sizeof bc_op[0]; i++)
+        *bc_op[i] = dev_alloc_operand(N * C);
     m->ln_f_mean = dev_alloc(N);
     m->ln_f_rstd = dev_alloc(N);
     m->losses = dev_alloc(N);
@@ -187,7 +187,7 @@ static void alloc_buffers(gpt_cuda *m) {
     m->onehot = dev_alloc(N * V);
     m->dqkv = dev_alloc_operand(N * 3 * C);
     m->dfc = dev_alloc_operand(N * MLP_MULT * C);
-    m->dfc_act = dev_alloc(N * MLP_MULT * C);
+    m->dfc_act = dev_alloc_operand(N * MLP_MULT * C);
     if (m->fused_attention)
         m->att_D = dev_alloc(rows);
     else
@@ -313,7 +313,7 @@ static float forward(void *handle, const int *x, const int *targets, int B, int 
         h = m->acts[l].out;
     }
     layernorm_forward_cuda(m->ln_f, m->ln_f_mean, m->ln_f_rstd, h, m->ln_f_w, NULL, N, C);
-    linear_forward_cuda(m->logits, m->ln_f, W(m, m->wte), N, C, V); /* the tied lm_head */
+    linear_forward_float_cuda(m->logits, m->ln_f, W(m, m->wte), N, C, V); /* the tied lm_head */
     if (!targets)
         return 0.0f;
     dev_upload_ints(m->targets, targets, (size_t)N);

@@ -16,8 +16,8 @@
 #define WARPS_PER_BLOCK 8
 #define ROWS_PER_WARP 4       /* backward: rows each warp handles in turn */
 
-template <typename T>
-__global__ void layernorm_forward_kernel(T *out, float *mean, float *rstd, const float *inp,
+template <typename E>
+__global__ void layernorm_forward_kernel(E *out, float *mean, float *rstd, const float *inp,
                                          const float *w, const float *b, int N, int C) {
     int row = blockIdx.x * WARPS_PER_BLOCK + threadIdx.x / WARP, lane = threadIdx.x % WARP;
     if (row >= N)
@@ -31,7 +31,7 @@ __global__ void layernorm_forward_kernel(T *out, float *mean, float *rstd, const
     for (int c = lane; c < C; c += WARP)
         var += (x[c] - m) * (x[c] - m);
     float s = rsqrtf(warp_sum(var) / C + LN_EPS);
-    T *o = out + (size_t)row * C;
+    E *o = out + (size_t)row * C;
     for (int c = lane; c < C; c += WARP)
         store(o + c, (x[c] - m) * s * w[c] + (b ? b[c] : 0.0f));
     if (lane == 0) {
@@ -40,10 +40,17 @@ __global__ void layernorm_forward_kernel(T *out, float *mean, float *rstd, const
     }
 }
 
+template <typename E>
+static void forward(operand *out, float *mean, float *rstd, const float *inp, const float *w,
+                    const float *b, int N, int C) {
+    layernorm_forward_kernel<<<blocks_for((size_t)N, WARPS_PER_BLOCK), WARPS_PER_BLOCK * WARP>>>(
+        (E *)out, mean, rstd, inp, w, b, N, C);
+    LAUNCH_CHECK();
+}
+
 extern "C" void layernorm_forward_cuda(operand *out, float *mean, float *rstd, const float *inp,
                                        const float *w, const float *b, int N, int C) {
-    LAUNCH_FOR_OPERANDS(layernorm_forward_kernel, blocks_for((size_t)N, WARPS_PER_BLOCK),
-                        WARPS_PER_BLOCK * WARP, 0, out, mean, rstd, inp, w, b, N, C);
+    FOR_OPERANDS(forward, out, mean, rstd, inp, w, b, N, C);
 }
 
 /* With xhat = (x - mean) * rstd and g = dout * w:
@@ -58,8 +65,8 @@ extern "C" void layernorm_forward_cuda(operand *out, float *mean, float *rstd, c
  * 16, 32 that covers C), so that a narrow layer does not pay registers for
  * a wide one; and the GPT's layernorms have no bias: with_bias = false
  * leaves db's registers out. */
-template <bool with_bias, int COLS>
-__global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, const float *dout,
+template <typename E, bool with_bias, int COLS>
+__global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, const E *dout,
                                           const float *inp, const float *w, const float *mean,
                                           const float *rstd, int N, int C) {
     extern __shared__ float shared[]; /* per warp: dw partial (C), db partial (C) */
@@ -67,11 +74,12 @@ __global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, con
     float dw_sum[COLS] = {0}, db_sum[COLS] = {0};
     int first = (blockIdx.x * WARPS_PER_BLOCK + warp) * ROWS_PER_WARP;
     for (int row = first; row < first + ROWS_PER_WARP && row < N; row++) {
-        const float *x = inp + (size_t)row * C, *d = dout + (size_t)row * C;
+        const float *x = inp + (size_t)row * C;
+        const E *d = dout + (size_t)row * C;
         float m = mean[row], s = rstd[row];
         float g_sum = 0.0f, gx_sum = 0.0f;
         for (int c = lane; c < C; c += WARP) {
-            float xhat = (x[c] - m) * s, g = d[c] * w[c];
+            float xhat = (x[c] - m) * s, g = load(d + c) * w[c];
             g_sum += g;
             gx_sum += g * xhat;
         }
@@ -81,11 +89,11 @@ __global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, con
         for (int k = 0; k < COLS; k++) {
             int c = lane + k * WARP;
             if (c < C) { /* x and dout again: from the L1 cache this time */
-                float xhat = (x[c] - m) * s, g = d[c] * w[c];
+                float dc = load(d + c), xhat = (x[c] - m) * s, g = dc * w[c];
                 dx[c] += s * (g - g_mean - xhat * gx_mean);
-                dw_sum[k] += d[c] * xhat;
+                dw_sum[k] += dc * xhat;
                 if (with_bias)
-                    db_sum[k] += d[c];
+                    db_sum[k] += dc;
             }
         }
     }
@@ -113,28 +121,38 @@ __global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, con
 
 extern "C" bool layernorm_cuda_supported(int C) { return C > 0 && C <= LN_MAX_C; }
 
-template <int COLS> static auto backward_kernel_for(bool with_bias) {
-    return with_bias ? layernorm_backward_kernel<true, COLS> : layernorm_backward_kernel<false, COLS>;
-}
-
-static auto pick_backward_kernel(bool with_bias, int C) {
-    static_assert(LN_MAX_C == 32 * WARP, "the widest instance below covers LN_MAX_C");
-    return C <= 4 * WARP    ? backward_kernel_for<4>(with_bias)
-           : C <= 8 * WARP  ? backward_kernel_for<8>(with_bias)
-           : C <= 16 * WARP ? backward_kernel_for<16>(with_bias)
-                            : backward_kernel_for<32>(with_bias);
-}
-
-extern "C" void layernorm_backward_cuda(float *dinp, float *dw, float *db, const float *dout,
-                                        const float *inp, const float *w, const float *mean,
-                                        const float *rstd, int N, int C) {
+template <typename E, int COLS>
+static void backward_cols(float *dinp, float *dw, float *db, const E *dout, const float *inp,
+                          const float *w, const float *mean, const float *rstd, int N, int C) {
     unsigned blocks = blocks_for((size_t)N, WARPS_PER_BLOCK * ROWS_PER_WARP);
     size_t shared = (size_t)WARPS_PER_BLOCK * 2 * C * sizeof(float);
-    auto kernel = pick_backward_kernel(db != NULL, C);
+    auto kernel = db ? layernorm_backward_kernel<E, true, COLS>
+                     : layernorm_backward_kernel<E, false, COLS>;
     if (shared > 48 * 1024)
         CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         (int)shared));
     kernel<<<blocks, WARPS_PER_BLOCK * WARP, shared>>>(dinp, dw, db, dout, inp, w, mean, rstd, N,
                                                        C);
     LAUNCH_CHECK();
+}
+
+template <typename E>
+static void backward(float *dinp, float *dw, float *db, const operand *dout, const float *inp,
+                     const float *w, const float *mean, const float *rstd, int N, int C) {
+    static_assert(LN_MAX_C == 32 * WARP, "the widest instance below covers LN_MAX_C");
+    const E *d = (const E *)dout;
+    if (C <= 4 * WARP)
+        backward_cols<E, 4>(dinp, dw, db, d, inp, w, mean, rstd, N, C);
+    else if (C <= 8 * WARP)
+        backward_cols<E, 8>(dinp, dw, db, d, inp, w, mean, rstd, N, C);
+    else if (C <= 16 * WARP)
+        backward_cols<E, 16>(dinp, dw, db, d, inp, w, mean, rstd, N, C);
+    else
+        backward_cols<E, 32>(dinp, dw, db, d, inp, w, mean, rstd, N, C);
+}
+
+extern "C" void layernorm_backward_cuda(float *dinp, float *dw, float *db, const operand *dout,
+                                        const float *inp, const float *w, const float *mean,
+                                        const float *rstd, int N, int C) {
+    FOR_OPERANDS(backward, dinp, dw, db, dout, inp, w, mean, rstd, N, C);
 }

@@ -14,39 +14,45 @@
 
 /* ---------------------------------------------------------------- operands */
 
-/* bf16 mode makes the operands of the linear layers bfloat16 (8 bits of
- * mantissa instead of 23) where they are produced: the kernel before each
- * product writes its output in bf16 (half the bytes to write, and to read
- * back), and the tensor cores multiply bf16 at twice tf32's rate. Products
- * accumulate in fp32 and write fp32. The weights themselves stay fp32
- * ("master weights", so small AdamW updates are not rounded away); the
- * update writes their bf16 copy. */
+/* bf16 mode keeps the activations around the linear layers in bfloat16 (8
+ * bits of mantissa instead of 23): the kernel before each product writes
+ * its output in bf16, the product accumulates in fp32 and writes bf16 for
+ * the kernel after it (half the bytes to write and to read back), and the
+ * tensor cores multiply bf16 at twice tf32's rate. What must stay exact
+ * stays fp32: the residual stream and its gradient, the logits, every sum
+ * (softmax, layernorm statistics, gradients of weights). The weights
+ * themselves stay fp32 ("master weights", so small AdamW updates are not
+ * rounded away); the update writes their bf16 copy. This is what PyTorch's
+ * autocast does. */
 
-template <typename T> __global__ void convert_kernel(T *out, const float *in, size_t n) {
+template <typename E> __global__ void convert_kernel(E *out, const float *in, size_t n) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n)
         store(out + i, in[i]);
 }
 
-template <typename T> __global__ void to_floats_kernel(float *out, const T *in, size_t n) {
+template <typename E> __global__ void to_floats_kernel(float *out, const E *in, size_t n) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n)
         out[i] = load(in + i);
 }
 
+template <typename E> static void convert(operand *dst, const float *src, size_t n) {
+    convert_kernel<<<blocks_for(n, BLOCK_THREADS), BLOCK_THREADS>>>((E *)dst, src, n);
+    LAUNCH_CHECK();
+}
+
+template <typename E> static void to_floats(float *dst, const operand *src, size_t n) {
+    to_floats_kernel<<<blocks_for(n, BLOCK_THREADS), BLOCK_THREADS>>>(dst, (const E *)src, n);
+    LAUNCH_CHECK();
+}
+
 extern "C" void operand_from_floats(operand *dst, const float *src, size_t n) {
-    LAUNCH_FOR_OPERANDS(convert_kernel, blocks_for(n, BLOCK_THREADS), BLOCK_THREADS, 0, dst, src,
-                        n);
+    FOR_OPERANDS(convert, dst, src, n);
 }
 
 extern "C" void floats_from_operand(float *dst, const operand *src, size_t n) {
-    if (bf16_operands())
-        to_floats_kernel<<<blocks_for(n, BLOCK_THREADS), BLOCK_THREADS>>>(dst, (const bf16 *)src,
-                                                                           n);
-    else
-        to_floats_kernel<<<blocks_for(n, BLOCK_THREADS), BLOCK_THREADS>>>(dst, (const float *)src,
-                                                                           n);
-    LAUNCH_CHECK();
+    FOR_OPERANDS(to_floats, dst, src, n);
 }
 
 /* ---------------------------------------------------------------- gemm */
@@ -60,35 +66,41 @@ void gemm(cublasOperation_t op_a, cublasOperation_t op_b, int m, int n, int k, f
                                            batch));
 }
 
-/* Operands (bf16 in bf16 mode), a float result; otherwise as gemm(). */
+/* Operands in, and out an operand (c_operand) or floats; otherwise as
+ * gemm(). bf16 mode: bf16 in, fp32 accumulation, bf16 or fp32 out. */
 static void gemm_operands(cublasOperation_t op_a, cublasOperation_t op_b, int m, int n, int k,
                           const operand *a, int lda, const operand *b, int ldb, float beta,
-                          float *c, int ldc) {
+                          void *c, bool c_operand, int ldc) {
     if (!bf16_operands()) {
         gemm(op_a, op_b, m, n, k, 1.0f, (const float *)a, lda, 0, (const float *)b, ldb, 0, beta,
-             c, ldc, 0, 1);
+             (float *)c, ldc, 0, 1);
         return;
     }
     const float alpha = 1.0f;
     CUBLAS_CHECK(cublasGemmEx(cublas(), op_a, op_b, m, n, k, &alpha, a, CUDA_R_16BF, lda, b,
-                              CUDA_R_16BF, ldb, &beta, c, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
-                              CUBLAS_GEMM_DEFAULT));
+                              CUDA_R_16BF, ldb, &beta, c, c_operand ? CUDA_R_16BF : CUDA_R_32F,
+                              ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
 /* ---------------------------------------------------------------- linear */
 
-extern "C" void linear_forward_cuda(float *out, const operand *inp, const operand *w, int N,
+/* row-major out (N,OC) = inp (N,C) @ w^T: column-major out^T = w inp^T */
+extern "C" void linear_forward_cuda(operand *out, const operand *inp, const operand *w, int N,
                                     int C, int OC) {
-    /* row-major out (N,OC) = inp (N,C) @ w^T: column-major out^T = w inp^T */
-    gemm_operands(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, inp, C, 0.0f, out, OC);
+    gemm_operands(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, inp, C, 0.0f, out, true, OC);
 }
 
-extern "C" void linear_backward_cuda(float *dinp, float *dw, const operand *dout,
+extern "C" void linear_forward_float_cuda(float *out, const operand *inp, const operand *w,
+                                          int N, int C, int OC) {
+    gemm_operands(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, inp, C, 0.0f, out, false, OC);
+}
+
+extern "C" void linear_backward_cuda(operand *dinp, float *dw, const operand *dout,
                                      const operand *inp, const operand *w, int N, int C, int OC) {
     /* forward: out = inp @ w^T
      * dinp (N,C) = dout (N,OC) @ w (OC,C): column-major dinp^T = w^T dout^T */
     if (dinp)
-        gemm_operands(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, w, C, dout, OC, 0.0f, dinp, C);
+        gemm_operands(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, w, C, dout, OC, 0.0f, dinp, true, C);
     /* dw (OC,C) += dout^T (OC,N) @ inp (N,C): column-major dw^T += inp^T dout */
-    gemm_operands(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, inp, C, dout, OC, 1.0f, dw, C);
+    gemm_operands(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, inp, C, dout, OC, 1.0f, dw, false, C);
 }
