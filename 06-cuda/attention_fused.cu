@@ -177,11 +177,31 @@ __device__ inline head_at this_head(int T, int NH) {
     return a;
 }
 
-/* Dropout of the weights of query rows t0 + 16w .. + 15: lane j holds the
- * key of row 16w + j % 16 (row_key once per row), and rows ask for it by
- * a shuffle. */
+/* The softmax work on a warp's 16 rows goes in two passes of 8 rows. In
+ * a pass, lanes 4i..4i+3 share row i, and lane 4i + q takes the columns q,
+ * q + 4, ..., q + 60 of it: at each step the warp's 32 lanes read 32
+ * different banks of shared memory, each lane has 16 independent columns
+ * to work on, and a row's max or sum takes two shuffles. */
+#define PASSES 2
+#define COLS_PER_LANE (TILE / 4)
+
+__device__ inline int pass_row(int pass) { return 16 * warp_id() + 8 * pass + lane_id() / 4; }
+__device__ inline int lane_col(int j) { return lane_id() % 4 + 4 * j; }
+
+__device__ inline float row_max(float x) {
+    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+    return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+
+__device__ inline float row_sum(float x) {
+    x += __shfl_xor_sync(0xffffffffu, x, 1);
+    return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
+/* Dropout of the weights of this lane's two rows (query tile at t0):
+ * row_key once per row, then one cheap hash per weight. */
 typedef struct {
-    uint32_t key, threshold;
+    uint32_t key[PASSES], threshold;
     float scale; /* 1 / (1 - p) */
     bool on;
 } weight_dropout;
@@ -189,22 +209,28 @@ typedef struct {
 __device__ inline weight_dropout dropout_rows(head_at a, int t0, float p, uint64_t seed) {
     weight_dropout d;
     d.on = p > 0.0f;
-    d.key = d.on ? row_key(seed, a.rows + t0 + 16 * warp_id() + lane_id() % 16) : 0;
+    #pragma unroll
+    for (int pass = 0; pass < PASSES; pass++)
+        d.key[pass] = d.on ? row_key(seed, a.rows + t0 + pass_row(pass)) : 0;
     d.threshold = keep_threshold(p);
     d.scale = 1.0f / (1.0f - p);
     return d;
 }
 
-/* The multiplier of weight (row 16w + i of the tile, key position u). */
-__device__ inline float weight_keep(const weight_dropout *d, int i, int u) {
-    uint32_t key = __shfl_sync(0xffffffffu, d->key, i);
+/* The multiplier of weight (this lane's row in `pass`, key position u). */
+__device__ inline float weight_keep(const weight_dropout *d, int pass, int u) {
+    return d->on ? weight_dropout_scale(d->key[pass], (uint32_t)u, d->threshold, d->scale) : 1.0f;
+}
+
+/* The same for row 16w + i of the tile (i < 16), asked by every lane of
+ * the warp at once: the key comes by a shuffle from a lane that holds it. */
+__device__ inline float weight_keep_row(const weight_dropout *d, int i, int u) {
+    uint32_t key = __shfl_sync(0xffffffffu, i < 8 ? d->key[0] : d->key[1], (i % 8) * 4);
     return d->on ? weight_dropout_scale(key, (uint32_t)u, d->threshold, d->scale) : 1.0f;
 }
 
 /* -------------------------------------------------------------- forward */
 
-/* Per row, lane j takes columns j and j + 32: consecutive addresses across
- * the warp, no bank conflicts, and the row's max and sum are shuffles. */
 template <typename E>
 __global__ void __launch_bounds__(FUSED_THREADS)
     fused_forward_kernel(E *out, float *lse, const E *qkv, int T, int NH, float scale,
@@ -212,19 +238,21 @@ __global__ void __launch_bounds__(FUSED_THREADS)
     extern __shared__ __align__(128) unsigned char smem[];
     bf16 *k = (bf16 *)smem, *v = k + TILE_BF16;
     float *s = (float *)(v + TILE_BF16), *o = s + TILE_F32;
-    float *row_m = o + TILE_F32, *row_l = row_m + TILE; /* running max and sum per row */
     bf16 *pd = (bf16 *)s; /* the weights, over the scores they come from */
     head_at a = this_head(T, NH);
     int qt = gridDim.x - 1 - blockIdx.x; /* the longest rows (most key tiles) start first */
-    int q0 = qt * TILE, C = a.C, w = warp_id(), lane = lane_id();
+    int q0 = qt * TILE, C = a.C;
     a_fragment q[4];
     load_tile(k, qkv + a.qkv, q0, T, 3 * C); /* q passes through k's space into registers */
     __syncthreads();
     load_a_strip(q, k);
     weight_dropout drop = dropout_rows(a, q0, p, seed);
-    for (int r = 16 * w; r < 16 * w + 16; r++) {
-        o[r * LDF + lane] = o[r * LDF + lane + WARP] = 0.0f;
-        row_m[r] = -INFINITY, row_l[r] = 0.0f;
+    float m[PASSES], l[PASSES]; /* this lane's rows' running max and sum */
+    #pragma unroll
+    for (int pass = 0; pass < PASSES; pass++) {
+        m[pass] = -INFINITY, l[pass] = 0.0f;
+        for (int j = 0; j < COLS_PER_LANE; j++)
+            o[pass_row(pass) * LDF + lane_col(j)] = 0.0f;
     }
     for (int kt = 0; kt <= qt; kt++) {
         int k0 = kt * TILE;
@@ -235,24 +263,33 @@ __global__ void __launch_bounds__(FUSED_THREADS)
         product_abt(s, q, k); /* this warp's 16 rows of scores */
         __syncwarp();
         /* online softmax of each row's 64 new scores */
-        for (int i = 0; i < 16; i++) {
-            int r = 16 * w + i, t = q0 + r, u = k0 + lane;
-            float x0 = u <= t && t < T ? s[r * LDF + lane] * scale : -INFINITY;
-            float x1 = u + WARP <= t && t < T ? s[r * LDF + lane + WARP] * scale : -INFINITY;
-            float m_old = row_m[r], m_new = fmaxf(m_old, warp_max(fmaxf(x0, x1)));
+        #pragma unroll
+        for (int pass = 0; pass < PASSES; pass++) {
+            int r = pass_row(pass), t = q0 + r;
+            float x[COLS_PER_LANE], tile_max = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < COLS_PER_LANE; j++) {
+                int u = k0 + lane_col(j);
+                x[j] = u <= t && t < T ? s[r * LDF + lane_col(j)] * scale : -INFINITY;
+                tile_max = fmaxf(tile_max, x[j]);
+            }
+            float m_new = fmaxf(m[pass], row_max(tile_max));
             float base = m_new == -INFINITY ? 0.0f : m_new; /* rows past T see no key */
-            float rescale = __expf(m_old - base);
-            float e0 = __expf(x0 - base), e1 = __expf(x1 - base);
-            float sum = warp_sum(e0 + e1);
-            e0 *= weight_keep(&drop, i, u);
-            e1 *= weight_keep(&drop, i, u + WARP);
-            __syncwarp(); /* every lane has read its scores and row_m[r] */
-            pd[r * LDP + lane] = __float2bfloat16(e0);
-            pd[r * LDP + lane + WARP] = __float2bfloat16(e1);
-            o[r * LDF + lane] *= rescale;
-            o[r * LDF + lane + WARP] *= rescale;
-            if (lane == 0)
-                row_m[r] = m_new, row_l[r] = row_l[r] * rescale + sum;
+            float rescale = __expf(m[pass] - base), sum = 0.0f;
+#pragma unroll
+            for (int j = 0; j < COLS_PER_LANE; j++) {
+                float e = __expf(x[j] - base);
+                sum += e;
+                x[j] = e * weight_keep(&drop, pass, k0 + lane_col(j));
+            }
+            l[pass] = l[pass] * rescale + row_sum(sum);
+            m[pass] = m_new;
+            __syncwarp(); /* the row's scores are all read: its weights may overwrite them */
+#pragma unroll
+            for (int j = 0; j < COLS_PER_LANE; j++) {
+                pd[r * LDP + lane_col(j)] = __float2bfloat16(x[j]);
+                o[r * LDF + lane_col(j)] *= rescale;
+            }
         }
         __syncwarp();
         /* o += dropout(P) v, this warp's rows */
@@ -262,15 +299,16 @@ __global__ void __launch_bounds__(FUSED_THREADS)
         store_strip(o, acc);
         __syncwarp();
     }
-    for (int r = 16 * w; r < 16 * w + 16; r++) {
-        int t = q0 + r;
+    #pragma unroll
+    for (int pass = 0; pass < PASSES; pass++) {
+        int r = pass_row(pass), t = q0 + r;
         if (t >= T)
-            break;
+            continue;
         E *y = out + a.flat + (size_t)t * C;
-        store(y + lane, o[r * LDF + lane] / row_l[r]);
-        store(y + lane + WARP, o[r * LDF + lane + WARP] / row_l[r]);
-        if (lane == 0)
-            lse[a.rows + t] = row_m[r] + logf(row_l[r]);
+        for (int j = 0; j < COLS_PER_LANE; j++)
+            store(y + lane_col(j), o[r * LDF + lane_col(j)] / l[pass]);
+        if (lane_col(0) == 0)
+            lse[a.rows + t] = m[pass] + logf(l[pass]);
     }
 }
 
@@ -295,7 +333,9 @@ __global__ void row_dot_kernel(float *D, const E *out, const E *dout, int B, int
 /* The gradient of the scores of query tile q0 against key tile k0, for
  * the calling warp's 16 rows: ds = P * (dP * mask - D), written in bf16
  * over S, and if wanted (pd) P * mask over dP, with P = exp(S * scale -
- * lse). Lanes take columns j and j + 32, as in the forward. */
+ * lse). No row sums here, so the layout is the plainest: row by row, lane
+ * j takes columns j and j + 32 (fewer registers than the forward's, which
+ * lets more blocks share an SM; measured faster for these kernels). */
 __device__ void score_gradient(float *s, float *dp, bool pd, const float *lse, const float *D,
                                const weight_dropout *drop, int T, int q0, int k0, float scale) {
     bf16 *ds16 = (bf16 *)s, *pd16 = (bf16 *)dp;
@@ -303,14 +343,16 @@ __device__ void score_gradient(float *s, float *dp, bool pd, const float *lse, c
     for (int i = 0; i < 16; i++) {
         int r = 16 * w + i, t = q0 + r;
         float dsv[2], pdv[2];
+#pragma unroll
         for (int j = 0; j < 2; j++) {
             int c = lane + j * WARP, u = k0 + c;
             float P = u <= t && t < T ? __expf(s[r * LDF + c] * scale - lse[r]) : 0.0f;
-            float keep = weight_keep(drop, i, u);
+            float keep = weight_keep_row(drop, i, u);
             dsv[j] = P * (dp[r * LDF + c] * keep - D[r]);
             pdv[j] = P * keep;
         }
         __syncwarp(); /* every lane has read row r of S and dP */
+#pragma unroll
         for (int j = 0; j < 2; j++) {
             int c = lane + j * WARP;
             ds16[r * LDP + c] = __float2bfloat16(dsv[j]);
@@ -333,7 +375,7 @@ __device__ void load_rows(float *lse_s, float *D_s, const float *lse, const floa
  * bf16 results written over them) and a tile's per-row numbers. */
 #define SMEM(bf16_tiles, f32_tiles)                                                            \
     ((bf16_tiles) * TILE_BF16 * sizeof(bf16) + ((f32_tiles) * TILE_F32 + 2 * TILE) * sizeof(float))
-#define FORWARD_SMEM SMEM(2, 2)
+#define FORWARD_SMEM SMEM(2, 2) /* (its 2 * TILE row floats unused) */
 #define BACKWARD_KV_SMEM SMEM(4, 2)
 #define BACKWARD_Q_SMEM SMEM(2, 2)
 
