@@ -16,8 +16,11 @@
  *   backward: datt_drop = dy v^T, dv = att_drop^T dy
  *             dS = softmax backward            one warp per row, in place
  *             dq = dS k / sqrt(hs), dk = dS^T q / sqrt(hs)
- * (A fused "flash" kernel would never write att to memory; at T = 256 the
- * T x T matrices are small enough that this plainer version is the lesson.)
+ * This is the plain version, exact in fp32 mode (the tests compare it with
+ * the CPU) and used for any head size; attention_fused.cu computes the same
+ * function without ever writing att to memory (bf16 mode, head size 64).
+ * q, k, v, y here are float whatever the mode; qkv, out and dqkv are
+ * operands (bf16 in bf16 mode).
  */
 #include <math.h>
 

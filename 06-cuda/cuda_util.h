@@ -23,10 +23,11 @@ extern "C" {
  *   fp32  plain float arithmetic: what tests compare against the CPU;
  *   tf32  tensor cores on float inputs rounded to 10 mantissa bits
  *         (the default: about 3x fp32's speed, ~1e-3 relative error);
- *   bf16  tensor cores on bfloat16 operands: the layers that feed a matrix
- *         product write bfloat16, the weights get a bfloat16 copy after
- *         each update; fp32 accumulation, fp32 master weights and fp32
- *         everywhere else (fastest, ~1e-2). */
+ *   bf16  tensor cores on bfloat16 operands: what goes into and comes out
+ *         of a matrix product is stored in bfloat16, the weights get a
+ *         bfloat16 copy after each update, attention is the fused kernel
+ *         (attention_fused.cu, head size 64); fp32 accumulation, fp32
+ *         master weights, residual stream and statistics (fastest, ~1e-2). */
 typedef enum { PRECISION_FP32, PRECISION_TF32, PRECISION_BF16 } precision;
 
 /* Parses "fp32" / "tf32" / "bf16"; returns -1 for anything else. */
