@@ -46,10 +46,13 @@ bool layernorm_cuda_supported(int C);
 
 void layernorm_forward_cuda(operand *out, float *mean, float *rstd, const float *inp,
                             const float *w, const float *b, int N, int C);
-/* dinp (N,C) += ..., dw (C) += ..., db (C) += ... (db may be NULL). */
-void layernorm_backward_cuda(float *dinp, float *dw, float *db, const operand *dout,
-                             const float *inp, const float *w, const float *mean,
-                             const float *rstd, int N, int C);
+/* dinp (N,C) = dresidual + the gradient through the layernorm (written;
+ * dresidual NULL: zeros; dresidual == dinp: dinp +=, as on the CPU), so a
+ * residual connection's gradient joins in without a copy first.
+ * dw (C) += ..., db (C) += ... (db may be NULL). */
+void layernorm_backward_cuda(float *dinp, const float *dresidual, float *dw, float *db,
+                             const operand *dout, const float *inp, const float *w,
+                             const float *mean, const float *rstd, int N, int C);
 
 /* ---- matmul.cu: chapter 02's linear_forward/backward, on cuBLAS ---- */
 
@@ -127,12 +130,28 @@ float mean_cuda(const float *x, int n, float *scratch);
 
 /* sum of g^2 into *out (a device scalar); partial (>= 1024 floats) is scratch. */
 void grad_sumsq_cuda(float *out, float *partial, const float *g, size_t n);
-/* One AdamW step, as adamw_update(), on gradients scaled by
- * min(1, max_norm / (sqrt(*sumsq) + 1e-6)) (no clipping: sumsq NULL).
- * bf16_copy: NULL, or (bf16 mode) n operands that get the new params. */
-void adamw_update_cuda(float *params, const float *grads, float *m, float *v, size_t n,
-                       float beta1, float beta2, float eps, float lr, float weight_decay,
-                       long step, const float *sumsq, float max_norm, operand *bf16_copy);
+/* The update runs as one launch over all parameters, one block per slice
+ * of at most ADAMW_SLICE elements of one tensor; a slice says whether it
+ * belongs to a matrix (weight decay applies to matrices, or to all). */
+#define ADAMW_SLICE 16384
+typedef struct {
+    size_t offset;
+    int size;
+    int matrix;
+} adamw_slice;
+
+/* The slices of one tensor of `size` parameters at `offset`, written to
+ * out (NULL: only counted); returns how many. */
+int adamw_slices(adamw_slice *out, size_t offset, size_t size, bool matrix);
+/* One AdamW step, as adamw_update(), over the slices (a device array), on
+ * gradients scaled by min(1, max_norm / (sqrt(*sumsq) + 1e-6)) (no
+ * clipping: sumsq NULL); weight decay on matrices, or on every slice if
+ * decay_all. bf16_copy: NULL, or (bf16 mode) operands that get the new
+ * params, at the same offsets. */
+void adamw_update_cuda(float *params, const float *grads, float *m, float *v,
+                       const adamw_slice *slices, int n_slices, float beta1, float beta2,
+                       float eps, float lr, float weight_decay, bool decay_all, long step,
+                       const float *sumsq, float max_norm, operand *bf16_copy);
 
 #ifdef __cplusplus
 }

@@ -130,8 +130,11 @@ void dev_upload_ints(int *dst, const int *src, size_t n) {
 
 void dev_zero(float *p, size_t n) { CUDA_CHECK(cudaMemset(p, 0, n * sizeof(float))); }
 
-void dev_copy(float *dst, const float *src, size_t n) {
-    CUDA_CHECK(cudaMemcpy(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice));
+void *dev_upload_bytes(const void *src, size_t bytes) {
+    void *p = NULL;
+    CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 1));
+    CUDA_CHECK(cudaMemcpy(p, src, bytes, cudaMemcpyHostToDevice));
+    return p;
 }
 
 } /* extern "C" */

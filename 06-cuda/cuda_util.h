@@ -70,7 +70,8 @@ void dev_upload(float *dst, const float *src, size_t n);
 void dev_download(float *dst, const float *src, size_t n);
 void dev_upload_ints(int *dst, const int *src, size_t n);
 void dev_zero(float *p, size_t n);
-void dev_copy(float *dst, const float *src, size_t n);
+/* A device copy of `bytes` bytes of host memory (a table, say). */
+void *dev_upload_bytes(const void *src, size_t bytes);
 
 #ifdef __cplusplus
 }

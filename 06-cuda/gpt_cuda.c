@@ -68,6 +68,8 @@ struct gpt_cuda {
     attention_scratch att;     /* attention.cu's */
     float *att_D;              /* (B,NH,T) attention_fused.cu's */
     float *sumsq, *partial, *scalar; /* reductions */
+    adamw_slice *slices;       /* AdamW's table of the parameters (adamw.cu), on the device */
+    int n_slices;
     float *host_logits;        /* (B,T,V) logits copied back for sampling */
     /* the last batch */
     int B, T;
@@ -145,6 +147,24 @@ static const operand *W(const gpt_cuda *m, const float *w) {
     return m->params_bf16 ? operand_at(m->params_bf16, (size_t)(w - m->params)) : w;
 }
 
+/* AdamW's slices of every tensor, on the device. */
+static int upload_slices(gpt_cuda *m, error *e) {
+    const param_table *t = m->table;
+    int n = 0;
+    for (int i = 0; i < t->n_tensors; i++)
+        n += adamw_slices(NULL, t->tensors[i].offset, t->tensors[i].size, t->tensors[i].ndim >= 2);
+    adamw_slice *host = malloc((size_t)n * sizeof *host);
+    if (!host)
+        return error_set(e, "out of memory");
+    for (int i = 0, k = 0; i < t->n_tensors; i++)
+        k += adamw_slices(host + k, t->tensors[i].offset, t->tensors[i].size,
+                          t->tensors[i].ndim >= 2);
+    m->slices = dev_upload_bytes(host, (size_t)n * sizeof *host);
+    m->n_slices = n;
+    free(host);
+    return 0;
+}
+
 /* After the weights changed other than by train_step's update (which
  * writes the copy itself): make the bf16 copy again. */
 static void refresh_weight_operands(gpt_cuda *m) {
@@ -214,6 +234,7 @@ static void destroy(void *handle) {
             dev_free(all[i]);
     dev_free(m->idx);
     dev_free(m->targets);
+    dev_free(m->slices);
     free(m->acts);
     free(m->w);
     free(m->g);
@@ -258,7 +279,7 @@ static void *create(const gpt_config *c, int max_B, const rng *init_rng, const r
     m->fused_attention = cuda_get_precision() == PRECISION_BF16 &&
                          attention_fused_supported(c->n_embd, c->n_head);
     alloc_buffers(m);
-    if (view_weights(m, e) != 0) {
+    if (view_weights(m, e) != 0 || upload_slices(m, e) != 0) {
         destroy(m);
         return NULL;
     }
@@ -340,9 +361,9 @@ static void block_backward_cuda(gpt_cuda *m, int l, float *dx, const float *dout
                          F, C);
     gelu_backward_cuda(m->dfc, a->fc, m->dfc_act, (size_t)N * F);
     linear_backward_cuda(m->dln, g->fc_w, m->dfc, a->ln_2, W(m, w->fc_w), N, C, F);
-    dev_copy(m->dres, dout, NC); /* the residual path passes dout straight through */
-    layernorm_backward_cuda(m->dres, g->ln_2_w, NULL, m->dln, a->res_1, w->ln_2_w, a->ln_2_mean,
-                            a->ln_2_rstd, N, C);
+    /* dres = dout (the residual path passes it straight through) + through ln_2 */
+    layernorm_backward_cuda(m->dres, dout, g->ln_2_w, NULL, m->dln, a->res_1, w->ln_2_w,
+                            a->ln_2_mean, a->ln_2_rstd, N, C);
     /* res_1 = x + dropout(c_proj(attention(c_attn(ln_1(x))))) */
     residual_dropout_backward_cuda(m->dtmp, m->dres, NC, p, site_seed(m, l, SITE_ATTN_RESIDUAL));
     linear_backward_cuda(m->dheads, g->attn_proj_w, m->dtmp, a->heads, W(m, w->attn_proj_w), N,
@@ -354,9 +375,8 @@ static void block_backward_cuda(gpt_cuda *m, int l, float *dx, const float *dout
         attention_backward_cuda(m->dqkv, m->dheads, a->att, a->att_drop, a->qkv, &m->att, B, T,
                                 C, c->n_head, p, site_seed(m, l, SITE_ATTENTION));
     linear_backward_cuda(m->dln, g->attn_w, m->dqkv, a->ln_1, W(m, w->attn_w), N, C, 3 * C);
-    dev_copy(dx, m->dres, NC);
-    layernorm_backward_cuda(dx, g->ln_1_w, NULL, m->dln, x, w->ln_1_w, a->ln_1_mean, a->ln_1_rstd,
-                            N, C);
+    layernorm_backward_cuda(dx, m->dres, g->ln_1_w, NULL, m->dln, x, w->ln_1_w, a->ln_1_mean,
+                            a->ln_1_rstd, N, C);
 }
 
 static void backward(void *handle) {
@@ -365,9 +385,8 @@ static void backward(void *handle) {
     int B = m->B, T = m->T, N = B * T, C = c->n_embd, V = c->vocab_size, L = c->n_layer;
     crossentropy_backward_cuda(m->dlogits, m->probs, m->targets, N, V);
     linear_backward_cuda(m->dln_f, m->dwte, m->dlogits, m->ln_f, W(m, m->wte), N, C, V);
-    dev_zero(m->dx, (size_t)N * C);
-    layernorm_backward_cuda(m->dx, m->dln_f_w, NULL, m->dln_f, m->acts[L - 1].out, m->ln_f_w,
-                            m->ln_f_mean, m->ln_f_rstd, N, C);
+    layernorm_backward_cuda(m->dx, NULL, m->dln_f_w, NULL, m->dln_f, m->acts[L - 1].out,
+                            m->ln_f_w, m->ln_f_mean, m->ln_f_rstd, N, C);
     for (int l = L - 1; l >= 0; l--) {
         const float *x = l > 0 ? m->acts[l - 1].out : m->x0;
         block_backward_cuda(m, l, m->dx_prev, m->dx, x, B, T);
@@ -395,15 +414,9 @@ static float train_step(void *handle, const int *x, const int *targets, int B, i
     if (clip)
         grad_sumsq_cuda(m->sumsq, m->partial, m->grads, P);
     const adamw_config *a = &cfg->adamw;
-    for (int i = 0; i < m->table->n_tensors; i++) {
-        const tensor_info *t = &m->table->tensors[i];
-        bool decay = cfg->decay == DECAY_ALL || t->ndim >= 2;
-        adamw_update_cuda(m->params + t->offset, m->grads + t->offset, m->m + t->offset,
-                          m->v + t->offset, t->size, a->beta1, a->beta2, a->eps, lr,
-                          decay ? a->weight_decay : 0.0f, st->step + 1, clip ? m->sumsq : NULL,
-                          cfg->grad_clip,
-                          m->params_bf16 ? operand_at(m->params_bf16, t->offset) : NULL);
-    }
+    adamw_update_cuda(m->params, m->grads, m->m, m->v, m->slices, m->n_slices, a->beta1, a->beta2,
+                      a->eps, lr, a->weight_decay, cfg->decay == DECAY_ALL, st->step + 1,
+                      clip ? m->sumsq : NULL, cfg->grad_clip, m->params_bf16);
     return loss;
 }
 

@@ -54,7 +54,7 @@ extern "C" void layernorm_forward_cuda(operand *out, float *mean, float *rstd, c
 }
 
 /* With xhat = (x - mean) * rstd and g = dout * w:
- *   dinp += rstd * (g - mean(g) - xhat * mean(g * xhat))
+ *   dinp = dres + rstd * (g - mean(g) - xhat * mean(g * xhat))
  *   dw += dout * xhat, db += dout (summed over rows)
  * A warp takes ROWS_PER_WARP rows in turn. Lane l owns columns l, l + 32,
  * ... of every row and keeps their dw and db sums in registers across
@@ -66,7 +66,8 @@ extern "C" void layernorm_forward_cuda(operand *out, float *mean, float *rstd, c
  * a wide one; and the GPT's layernorms have no bias: with_bias = false
  * leaves db's registers out. */
 template <typename E, bool with_bias, int COLS>
-__global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, const E *dout,
+__global__ void layernorm_backward_kernel(float *dinp, const float *dres, float *dw, float *db,
+                                          const E *dout,
                                           const float *inp, const float *w, const float *mean,
                                           const float *rstd, int N, int C) {
     extern __shared__ float shared[]; /* per warp: dw partial (C), db partial (C) */
@@ -85,12 +86,13 @@ __global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, con
         }
         float g_mean = warp_sum(g_sum) / C, gx_mean = warp_sum(gx_sum) / C;
         float *dx = dinp + (size_t)row * C;
+        const float *r = dres ? dres + (size_t)row * C : NULL;
 #pragma unroll
         for (int k = 0; k < COLS; k++) {
             int c = lane + k * WARP;
             if (c < C) { /* x and dout again: from the L1 cache this time */
                 float dc = load(d + c), xhat = (x[c] - m) * s, g = dc * w[c];
-                dx[c] += s * (g - g_mean - xhat * gx_mean);
+                dx[c] = (r ? r[c] : 0.0f) + s * (g - g_mean - xhat * gx_mean);
                 dw_sum[k] += dc * xhat;
                 if (with_bias)
                     db_sum[k] += dc;
@@ -122,8 +124,9 @@ __global__ void layernorm_backward_kernel(float *dinp, float *dw, float *db, con
 extern "C" bool layernorm_cuda_supported(int C) { return C > 0 && C <= LN_MAX_C; }
 
 template <typename E, int COLS>
-static void backward_cols(float *dinp, float *dw, float *db, const E *dout, const float *inp,
-                          const float *w, const float *mean, const float *rstd, int N, int C) {
+static void backward_cols(float *dinp, const float *dres, float *dw, float *db, const E *dout,
+                          const float *inp, const float *w, const float *mean, const float *rstd,
+                          int N, int C) {
     unsigned blocks = blocks_for((size_t)N, WARPS_PER_BLOCK * ROWS_PER_WARP);
     size_t shared = (size_t)WARPS_PER_BLOCK * 2 * C * sizeof(float);
     auto kernel = db ? layernorm_backward_kernel<E, true, COLS>
@@ -131,28 +134,29 @@ static void backward_cols(float *dinp, float *dw, float *db, const E *dout, cons
     if (shared > 48 * 1024)
         CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         (int)shared));
-    kernel<<<blocks, WARPS_PER_BLOCK * WARP, shared>>>(dinp, dw, db, dout, inp, w, mean, rstd, N,
-                                                       C);
+    kernel<<<blocks, WARPS_PER_BLOCK * WARP, shared>>>(dinp, dres, dw, db, dout, inp, w, mean,
+                                                       rstd, N, C);
     LAUNCH_CHECK();
 }
 
 template <typename E>
-static void backward(float *dinp, float *dw, float *db, const operand *dout, const float *inp,
-                     const float *w, const float *mean, const float *rstd, int N, int C) {
+static void backward(float *dinp, const float *dres, float *dw, float *db, const operand *dout,
+                     const float *inp, const float *w, const float *mean, const float *rstd, int N,
+                     int C) {
     static_assert(LN_MAX_C == 32 * WARP, "the widest instance below covers LN_MAX_C");
     const E *d = (const E *)dout;
     if (C <= 4 * WARP)
-        backward_cols<E, 4>(dinp, dw, db, d, inp, w, mean, rstd, N, C);
+        backward_cols<E, 4>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
     else if (C <= 8 * WARP)
-        backward_cols<E, 8>(dinp, dw, db, d, inp, w, mean, rstd, N, C);
+        backward_cols<E, 8>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
     else if (C <= 16 * WARP)
-        backward_cols<E, 16>(dinp, dw, db, d, inp, w, mean, rstd, N, C);
+        backward_cols<E, 16>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
     else
-        backward_cols<E, 32>(dinp, dw, db, d, inp, w, mean, rstd, N, C);
+        backward_cols<E, 32>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
 }
 
-extern "C" void layernorm_backward_cuda(float *dinp, float *dw, float *db, const operand *dout,
-                                        const float *inp, const float *w, const float *mean,
-                                        const float *rstd, int N, int C) {
-    FOR_OPERANDS(backward, dinp, dw, db, dout, inp, w, mean, rstd, N, C);
+extern "C" void layernorm_backward_cuda(float *dinp, const float *dresidual, float *dw, float *db,
+                                        const operand *dout, const float *inp, const float *w,
+                                        const float *mean, const float *rstd, int N, int C) {
+    FOR_OPERANDS(backward, dinp, dresidual, dw, db, dout, inp, w, mean, rstd, N, C);
 }

@@ -169,8 +169,8 @@ START_TEST(test_layernorm_matches_cpu) {
     layernorm_backward(ref_dinp, ref_dw, NULL, dout.host, inp.host, w.host, mean.host, rstd.host,
                        N, C);
     layernorm_forward_cuda(out.dev, mean.dev, rstd.dev, inp.dev, w.dev, NULL, N, C);
-    layernorm_backward_cuda(dinp.dev, dw.dev, NULL, dout.dev, inp.dev, w.dev, mean.dev, rstd.dev,
-                            N, C);
+    layernorm_backward_cuda(dinp.dev, dinp.dev, dw.dev, NULL, dout.dev, inp.dev, w.dev, mean.dev,
+                            rstd.dev, N, C); /* dinp += */
     ck_assert_float_lt(device_vs(&out, out.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&mean, mean.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&rstd, rstd.host), FP32_TOL);
@@ -463,23 +463,35 @@ END_TEST
 
 /* ------------------------------------------------------------ optimizer */
 
+/* Two tensors as the update sees them: a matrix of 3 slices (weight
+ * decay) and a vector after it (none). */
 START_TEST(test_adamw_and_clipping_match_cpu) {
-    enum { N = 10000 };
+    enum { MATRIX = 2 * ADAMW_SLICE + 100, VECTOR = 5000, N = MATRIX + VECTOR };
     pair p = random_pair(N, 1.0f), g = random_pair(N, 0.05f), m = zero_pair(N), v = zero_pair(N);
     float *sumsq = dev_alloc(1), *partial = dev_alloc(1024);
     adamw_config c = ADAMW_NANOGPT;
-    const float max_norm = 1.0f; /* |g| ~ 0.05 sqrt(N) = 5: clipping bites */
+    const float max_norm = 1.0f; /* |g| ~ 0.05 sqrt(N) = 10: clipping bites */
+    adamw_slice host[4];
+    int n_slices = adamw_slices(host, 0, MATRIX, true);
+    ck_assert_int_eq(n_slices, 3);
+    ck_assert_int_eq(adamw_slices(NULL, MATRIX, VECTOR, false), 1);
+    n_slices += adamw_slices(host + n_slices, MATRIX, VECTOR, false);
+    ck_assert_int_eq(host[2].size, 100);
+    adamw_slice *slices = dev_upload_bytes(host, sizeof host);
     cuda_set_precision(PRECISION_BF16);
     operand *copy = dev_alloc_operand(N); /* the last step writes a bf16 copy */
     cuda_set_precision(PRECISION_FP32);
     for (long step = 1; step <= 3; step++) {
         grad_sumsq_cuda(sumsq, partial, g.dev, N);
-        adamw_update_cuda(p.dev, g.dev, m.dev, v.dev, N, c.beta1, c.beta2, c.eps, 1e-2f,
-                          c.weight_decay, step, sumsq, max_norm, step == 3 ? copy : NULL);
+        adamw_update_cuda(p.dev, g.dev, m.dev, v.dev, slices, n_slices, c.beta1, c.beta2, c.eps,
+                          1e-2f, c.weight_decay, false, step, sumsq, max_norm,
+                          step == 3 ? copy : NULL);
         float *clipped = malloc(N * sizeof(float));
         memcpy(clipped, g.host, N * sizeof(float));
         grad_clip(clipped, N, max_norm);
-        adamw_update(p.host, clipped, m.host, v.host, N, &c, 1e-2f, c.weight_decay, step);
+        adamw_update(p.host, clipped, m.host, v.host, MATRIX, &c, 1e-2f, c.weight_decay, step);
+        adamw_update(p.host + MATRIX, clipped + MATRIX, m.host + MATRIX, v.host + MATRIX, VECTOR,
+                     &c, 1e-2f, 0.0f, step);
         free(clipped);
     }
     float norm_sq;
@@ -492,6 +504,7 @@ START_TEST(test_adamw_and_clipping_match_cpu) {
     ck_assert_float_lt(operand_vs(copy, N, p.host), 4e-3f); /* bf16 rounding: < 2^-8 */
     cuda_set_precision(PRECISION_FP32);
     dev_free(copy);
+    dev_free(slices);
     dev_free(sumsq);
     dev_free(partial);
     pair all[] = {p, g, m, v};
