@@ -55,7 +55,7 @@ using namespace nvcuda;
 #define HS 64                       /* head size */
 #define TILE 64                     /* positions per tile (= HS: all tiles are 64 x 64) */
 #define FUSED_THREADS 128           /* 4 warps */
-#define LDH (TILE + 8)              /* bf16 row stride: 16 bytes of padding against bank conflicts */
+#define LDH (TILE + 8)              /* bf16 row stride: 16 bytes of padding, no bank conflicts */
 #define LDF (TILE + 4)              /* fp32 row stride, likewise */
 #define LDP (2 * LDF)               /* bf16 written over an fp32 tile: same bytes per row */
 #define TILE_BF16 (TILE * LDH)      /* elements of one bf16 tile */

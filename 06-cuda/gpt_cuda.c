@@ -117,7 +117,7 @@ static void free_layer(layer_acts *a) {
     if (a->att_drop != a->att)
         dev_free(a->att_drop);
     void *all[] = {a->ln_1, a->ln_1_mean, a->ln_1_rstd, a->qkv, a->att, a->lse, a->heads,
-                    a->res_1, a->ln_2, a->ln_2_mean, a->ln_2_rstd, a->fc, a->fc_act, a->out};
+                   a->res_1, a->ln_2, a->ln_2_mean, a->ln_2_rstd, a->fc, a->fc_act, a->out};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         dev_free(all[i]);
 }
@@ -165,9 +165,11 @@ static int upload_slices(gpt_cuda *m, error *e) {
     return 0;
 }
 
-/* After the weights changed other than by train_step's update (which
- * writes the copy itself): make the bf16 copy again. */
-static void refresh_weight_operands(gpt_cuda *m) {
+/* The host model's weights to the device, and (bf16 mode) their operand
+ * copy made again: train_step's update writes the copy itself, every other
+ * change of the weights comes through here. */
+static void upload_weights(gpt_cuda *m) {
+    dev_upload(m->params, gpt_params(m->host), m->table->total);
     if (m->params_bf16)
         operand_from_floats(m->params_bf16, m->params, m->table->total);
 }
@@ -190,10 +192,8 @@ static void alloc_buffers(gpt_cuda *m) {
         alloc_layer(&m->acts[l], N, C, TT, rows, c->dropout > 0.0f);
     m->idx = dev_alloc_ints(N);
     m->targets = dev_alloc_ints(N);
-    float **bc[] = {&m->x0, &m->dx, &m->dx_prev, &m->dres,
-                    &m->att.q, &m->att.k, &m->att.v, &m->att.y};
-    size_t n_bc = sizeof bc / sizeof bc[0] - (m->fused_attention ? 4 : 0); /* no att.* */
-    for (size_t i = 0; i < n_bc; i++)
+    float **bc[] = {&m->x0, &m->dx, &m->dx_prev, &m->dres};
+    for (size_t i = 0; i < sizeof bc / sizeof bc[0]; i++)
         *bc[i] = dev_alloc(N * C);
     operand **bc_op[] = {&m->ln_f, &m->dln_f, &m->dln, &m->dheads, &m->dtmp, &m->tmp};
     for (size_t i = 0; i < sizeof bc_op / sizeof bc_op[0]; i++)
@@ -208,10 +208,14 @@ static void alloc_buffers(gpt_cuda *m) {
     m->dqkv = dev_alloc_operand(N * 3 * C);
     m->dfc = dev_alloc_operand(N * MLP_MULT * C);
     m->dfc_act = dev_alloc_operand(N * MLP_MULT * C);
-    if (m->fused_attention)
+    if (m->fused_attention) {
         m->att_D = dev_alloc(rows);
-    else
+    } else { /* attention.cu's scratch */
+        float **heads[] = {&m->att.q, &m->att.k, &m->att.v, &m->att.y};
+        for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+            *heads[i] = dev_alloc(N * C);
         m->att.datt = dev_alloc(TT);
+    }
     m->sumsq = dev_alloc(1);
     m->scalar = dev_alloc(1);
     m->partial = dev_alloc(1024);
@@ -224,11 +228,11 @@ static void destroy(void *handle) {
     if (m->acts)
         for (int l = 0; l < m->cfg.n_layer; l++)
             free_layer(&m->acts[l]);
-    void *all[] = {m->params, m->grads, m->m, m->v, m->params_bf16, m->x0, m->ln_f, m->dln_f, m->dx,
-                    m->dx_prev, m->dres, m->dtmp, m->dln, m->dheads, m->tmp, m->att.q, m->att.k,
-                    m->att.v, m->att.y, m->att.datt, m->att_D, m->ln_f_mean, m->ln_f_rstd, m->losses,
-                    m->logits, m->probs, m->dlogits, m->onehot, m->dqkv, m->dfc, m->dfc_act,
-                    m->sumsq, m->scalar, m->partial};
+    void *all[] = {m->params, m->grads, m->m, m->v, m->params_bf16, m->x0, m->ln_f, m->dln_f,
+                   m->dx, m->dx_prev, m->dres, m->dtmp, m->dln, m->dheads, m->tmp, m->att.q,
+                   m->att.k, m->att.v, m->att.y, m->att.datt, m->att_D, m->ln_f_mean,
+                   m->ln_f_rstd, m->losses, m->logits, m->probs, m->dlogits, m->onehot, m->dqkv,
+                   m->dfc, m->dfc_act, m->sumsq, m->scalar, m->partial};
     if (m->params)
         for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
             dev_free(all[i]);
@@ -283,8 +287,7 @@ static void *create(const gpt_config *c, int max_B, const rng *init_rng, const r
         destroy(m);
         return NULL;
     }
-    dev_upload(m->params, gpt_params(m->host), m->table->total);
-    refresh_weight_operands(m);
+    upload_weights(m);
     *host = m->host;
     return m;
 }
@@ -460,8 +463,7 @@ static void download(void *handle, train_state *st) {
 static void upload(void *handle, const train_state *st) {
     gpt_cuda *m = handle;
     size_t P = m->table->total;
-    dev_upload(m->params, gpt_params(m->host), P);
-    refresh_weight_operands(m);
+    upload_weights(m);
     if (st) {
         dev_upload(m->m, st->m, P);
         dev_upload(m->v, st->v, P);
