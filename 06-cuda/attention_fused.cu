@@ -1,7 +1,7 @@
 /*
- * attention_fused.cu - causal multi-head attention in three kernels that
- * never write the T x T matrices to memory (the same math as attention.cu
- * and chapter 03's multihead_* functions; the bf16 mode's attention).
+ * attention_fused.cu - causal multi-head attention in kernels that never
+ * write the T x T matrices to memory (the same math as attention.cu and
+ * chapter 03's multihead_* functions; the bf16 mode's attention).
  *
  * attention.cu writes the scores, the softmax and its dropped copy for
  * every (batch row, head) pair: at batch 64, 6 heads and T 256 that is
@@ -9,8 +9,8 @@
  * pass. Yet each row of those matrices is made from one query and a tile
  * of keys, and used at once. So here a thread block takes one (batch row,
  * head, tile of 64 positions), keeps its tiles of q, k, v on chip, makes
- * each 64 x 64 block of scores in shared memory, uses it, and moves on:
- * the idea of FlashAttention (Dao et al., 2022), written plainly.
+ * each 64 x 64 block of scores, uses it, and moves on: the idea of
+ * FlashAttention (Dao et al., 2022), written plainly.
  *
  *   forward, per query tile i:   for key tiles j <= i (causal):
  *       S = q_i k_j^T * scale,  running max m and sum l of exp(S - m) per
@@ -25,144 +25,197 @@
  *     Two kernels, so that each block owns what it writes: no atomics, and
  *     the result is the same every run.
  *
- * The products run on the tensor cores through WMMA: each warp multiplies
- * 16 x 16 fragments of bf16 operands with fp32 accumulation. A block is 4
- * warps; warp w owns rows 16w..16w+15 of every 64 x 64 product, and does
- * the softmax work of those rows itself, so warps wait for each other only
- * when a new tile arrives. Operands are converted to bf16 as they are
- * loaded; everything else (softmax, sums, outputs) is fp32. The head size
- * is fixed at 64 (the GPT's 384 / 6); attention.cu handles other shapes.
- *
- * What limits such a kernel is how many warps an SM can keep in flight to
- * hide each other's waits, and that is set by shared memory and registers
- * per block. So the tile a block keeps for its whole life (q in the
- * forward and dq kernels) lives in registers as WMMA fragments, and the
- * bf16 softmax weights are written over the fp32 scores they come from.
+ * The products run on the tensor cores, one warp-wide instruction at a
+ * time: mma.sync.m16n8k16 multiplies a 16 x 16 bf16 tile A by a 16 x 8
+ * bf16 tile B and adds the 16 x 8 fp32 result to an accumulator, each
+ * matrix spread over the warp's registers in a layout the PTX manual fixes
+ * (below). A block is 4 warps and warp w owns 16 rows of every product, so
+ * a warp's scores, their softmax, the weights made from them and the next
+ * product's operand never leave its registers: the accumulator layout of
+ * one product is, converted to bf16, the operand layout of the next. Only
+ * the tiles that every warp reads (k and v in the forward pass) go through
+ * shared memory, and ldmatrix loads them into operand registers, 8 x 8
+ * pieces at a time (transposed on the way when a product needs it).
+ * Operands are bf16; everything else (softmax, sums, accumulators) is fp32.
+ * The head size is fixed at 64 (the GPT's 384 / 6); attention.cu handles
+ * other shapes.
  *
  * Dropout draws the same mask as attention.cu (row_key and
  * weight_dropout_scale on the same row and column), so the two paths
  * compute the same function; the Check suite compares them.
  */
 #include <math.h>
-#include <mma.h>
-#include <type_traits>
 
 #include "cuda_internal.cuh"
 #include "cuda_layers.h"
 
-using namespace nvcuda;
-
-#define HS 64                       /* head size */
-#define TILE 64                     /* positions per tile (= HS: all tiles are 64 x 64) */
-#define FUSED_THREADS 128           /* 4 warps */
-#define LDH (TILE + 8)              /* bf16 row stride: 16 bytes of padding, no bank conflicts */
-#define LDF (TILE + 4)              /* fp32 row stride, likewise */
-#define LDP (2 * LDF)               /* bf16 written over an fp32 tile: same bytes per row */
-#define TILE_BF16 (TILE * LDH)      /* elements of one bf16 tile */
-#define TILE_F32 (TILE * LDF)       /* elements of one fp32 tile */
-
-typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc_fragment;
-typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> a_fragment;
-
-/* -------------------------------------------------------------- tiles */
+#define HS 64             /* head size */
+#define TILE 64           /* positions per tile (= HS: all tiles are 64 x 64) */
+#define FUSED_THREADS 128 /* 4 warps, 16 rows each */
+/* Row stride of a bf16 tile in shared memory: 72 elements, 144 bytes, so
+ * the 8 rows that one ldmatrix phase reads start in 8 different groups of
+ * 4 banks (no bank conflicts), and every row stays 16-byte aligned. */
+#define LDH (HS + 8)
+#define TILE_ELEMENTS (TILE * LDH)
 
 __device__ inline int warp_id(void) { return threadIdx.x / WARP; }
 __device__ inline int lane_id(void) { return threadIdx.x % WARP; }
 
-/* Element (r, c) of a matrix stored with leading dimension ld in layout L. */
-template <typename L> __device__ inline const bf16 *at(const bf16 *m, int ld, int r, int c) {
-    return std::is_same<L, wmma::row_major>::value ? m + r * ld + c : m + c * ld + r;
+/* ------------------------------------------------- the tensor-core step */
+
+/* mma.sync.m16n8k16: c (16 x 8, fp32) += a (16 x 16, bf16) b (16 x 8,
+ * bf16). Lane 4 g + t (g = 0..7, t = 0..3) holds, as the PTX manual lays
+ * them out:
+ *   a: 4 registers of 2 bf16: (row g, columns 2t, 2t+1), (g + 8, 2t..),
+ *      (g, 2t + 8..), (g + 8, 2t + 8..)
+ *   b: 2 registers: (rows 2t, 2t+1, column g), (rows 2t + 8, 2t + 9, g)
+ *   c: 4 floats: (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1)
+ * Two c tiles side by side (columns 0-7 and 8-15) hold rows g and g + 8 at
+ * the columns a holds them: a 16 x 16 accumulator is an A operand after
+ * rounding to bf16 (a_from_acc). */
+__device__ inline void mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+                 "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-/* acc[n] += rows 16w..16w+15 of A (64 x 64) times column block n of B
- * (64 x 64), for the calling warp w. A layout of col_major reads a
- * row-major array as its transpose: that is how P^T and dS^T are used. */
-template <typename LA, typename LB>
-__device__ void strip_mma(acc_fragment acc[4], const bf16 *a, int lda, const bf16 *b, int ldb) {
-    int w = warp_id();
-    for (int k = 0; k < TILE; k += 16) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, LA> fa;
-        wmma::load_matrix_sync(fa, at<LA>(a, lda, 16 * w, k), lda);
-        for (int n = 0; n < 4; n++) {
-            wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, LB> fb;
-            wmma::load_matrix_sync(fb, at<LB>(b, ldb, k, 16 * n), ldb);
-            wmma::mma_sync(acc[n], fa, fb, acc[n]);
+__device__ inline uint32_t pack_bf16(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi); /* lo in the low half */
+    return *(uint32_t *)&v;
+}
+
+/* The 16 x 16 matrix in accumulators lo (columns 0-7) and hi (8-15) as an
+ * A operand. */
+__device__ inline void a_from_acc(uint32_t a[4], const float lo[4], const float hi[4]) {
+    a[0] = pack_bf16(lo[0], lo[1]);
+    a[1] = pack_bf16(lo[2], lo[3]);
+    a[2] = pack_bf16(hi[0], hi[1]);
+    a[3] = pack_bf16(hi[2], hi[3]);
+}
+
+/* ldmatrix: four 8 x 8 bf16 matrices from shared memory into registers,
+ * one register per matrix; lane l passes the address of row l % 8 of
+ * matrix l / 8. Lane 4 g + t receives (row g, columns 2t, 2t+1) of each
+ * matrix - or, with .trans, (rows 2t, 2t+1, column g): the transpose. */
+__device__ inline void ldmatrix(uint32_t r[4], const bf16 *row) {
+    unsigned addr = (unsigned)__cvta_generic_to_shared(row);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr)
+                 : "memory");
+}
+
+__device__ inline void ldmatrix_trans(uint32_t r[4], const bf16 *row) {
+    unsigned addr = (unsigned)__cvta_generic_to_shared(row);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr)
+                 : "memory");
+}
+
+/* The operands of the products, from a row-major bf16 tile in shared
+ * memory. Which 8 x 8 matrix each lane points at is chosen so that the
+ * four registers come out in the order mma() takes them. */
+
+/* A = rows r0..r0+15, columns c0..c0+15 of the tile. */
+__device__ inline void load_a(uint32_t a[4], const bf16 *tile, int r0, int c0) {
+    int l = lane_id();
+    ldmatrix(a, tile + (r0 + l % 16) * LDH + c0 + 8 * (l / 16));
+}
+
+/* B for k = k0..k0+15 and two blocks of 8 columns n0.., n0+8.. (b[0..1],
+ * b[2..3]), where the tile holds B transposed: row n of the tile is column
+ * n of B. (k in q k^T: the product wants k^T, memory has k.) */
+__device__ inline void load_b_transposed(uint32_t b[4], const bf16 *tile, int n0, int k0) {
+    int l = lane_id();
+    ldmatrix(b, tile + (n0 + 8 * (l / 16) + l % 8) * LDH + k0 + 8 * (l / 8 % 2));
+}
+
+/* The same where the tile holds B as it is, row k of the tile is row k of
+ * B (v in P v): ldmatrix transposes on the way. */
+__device__ inline void load_b(uint32_t b[4], const bf16 *tile, int k0, int n0) {
+    int l = lane_id();
+    ldmatrix_trans(b, tile + (k0 + l % 16) * LDH + n0 + 8 * (l / 16));
+}
+
+/* acc (16 x 64: 8 blocks of 8 columns) += a (16 x 64, as 4 A operands of
+ * 16 columns) b^T, b a 64 x 64 tile (rows n0..n0+15 only when `n_blocks`
+ * is 2). */
+__device__ inline void product_abt(float acc[][4], const uint32_t a[4][4], const bf16 *b,
+                                   int n0, int n_blocks) {
+#pragma unroll
+    for (int k = 0; k < 4; k++)
+#pragma unroll
+        for (int n = 0; n < n_blocks; n += 2) {
+            uint32_t f[4];
+            load_b_transposed(f, b, n0 + 8 * n, 16 * k);
+            mma(acc[n], a[k], f[0], f[1]);
+            mma(acc[n + 1], a[k], f[2], f[3]);
         }
+}
+
+/* acc (16 x 64) += a (16 x 16) times rows k0..k0+15 of the 64 x 64 tile b. */
+__device__ inline void product_ab(float acc[8][4], const uint32_t a[4], const bf16 *b, int k0) {
+#pragma unroll
+    for (int n = 0; n < 8; n += 2) {
+        uint32_t f[4];
+        load_b(f, b, k0, 8 * n);
+        mma(acc[n], a, f[0], f[1]);
+        mma(acc[n + 1], a, f[2], f[3]);
     }
 }
 
-__device__ inline void zero(acc_fragment acc[4]) {
-    for (int n = 0; n < 4; n++)
-        wmma::fill_fragment(acc[n], 0.0f);
-}
+/* -------------------------------------------------------------- tiles */
 
-/* The warp's 16 rows of a bf16 tile as A operands, one fragment per step
- * of 16 along k: kept in registers by a block that uses them throughout. */
-__device__ void load_a_strip(a_fragment a[4], const bf16 *tile) {
-    for (int k = 0; k < 4; k++)
-        wmma::load_matrix_sync(a[k], tile + 16 * warp_id() * LDH + 16 * k, LDH);
-}
-
-/* The warp's rows of a 64 x 64 fp32 tile in shared memory, from or to its
- * fragments. */
-__device__ inline void store_strip(float *dst, const acc_fragment acc[4]) {
-    for (int n = 0; n < 4; n++)
-        wmma::store_matrix_sync(dst + 16 * warp_id() * LDF + 16 * n, acc[n], LDF,
-                                wmma::mem_row_major);
-}
-
-__device__ inline void load_strip(acc_fragment acc[4], const float *src) {
-    for (int n = 0; n < 4; n++)
-        wmma::load_matrix_sync(acc[n], src + 16 * warp_id() * LDF + 16 * n, LDF,
-                               wmma::mem_row_major);
-}
-
-/* The warp's rows of dst (64 x 64 fp32) = a b^T, with a given as the
- * warp's A fragments and b a row-major bf16 tile read transposed (q k^T,
- * dy v^T). */
-__device__ void product_abt(float *dst, const a_fragment a[4], const bf16 *b) {
-    acc_fragment acc[4];
-    zero(acc);
-    for (int k = 0; k < 4; k++)
-        for (int n = 0; n < 4; n++) {
-            wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> fb;
-            wmma::load_matrix_sync(fb, b + 16 * n * LDH + 16 * k, LDH);
-            wmma::mma_sync(acc[n], a[k], fb, acc[n]);
-        }
-    store_strip(dst, acc);
+/* 8 consecutive elements as 8 bf16 (one 16-byte value). */
+__device__ inline uint4 load8(const bf16 *p) { return *(const uint4 *)p; }
+__device__ inline uint4 load8(const float *p) {
+    float4 x = load4(p), y = load4(p + 4);
+    return make_uint4(pack_bf16(x.x, x.y), pack_bf16(x.z, x.w), pack_bf16(y.x, y.y),
+                      pack_bf16(y.z, y.w));
 }
 
 /* Rows t0..t0+63 of one head's 64 columns of an operand as a bf16 tile;
  * `src` is the head's first column in row 0, rows are `width` elements
- * apart; rows at or past T are zeros. Each thread moves 4 elements at a
- * time (one 16-byte float or 8-byte bf16 load). */
+ * apart; rows at or past T are zeros. 16 bytes per thread and step. */
 template <typename E>
 __device__ void load_tile(bf16 *dst, const E *src, int t0, int T, int width) {
-    for (int i = threadIdx.x; i < TILE * HS / 4; i += FUSED_THREADS) {
-        int r = i / (HS / 4), c = 4 * (i % (HS / 4));
-        float4 x = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    for (int i = threadIdx.x; i < TILE * HS / 8; i += FUSED_THREADS) {
+        int r = i / (HS / 8), c = 8 * (i % (HS / 8));
+        uint4 x = make_uint4(0, 0, 0, 0);
         if (t0 + r < T)
-            x = load4(src + (size_t)(t0 + r) * width + c);
-        __nv_bfloat162 *d = (__nv_bfloat162 *)(dst + r * LDH + c);
-        d[0] = __floats2bfloat162_rn(x.x, x.y);
-        d[1] = __floats2bfloat162_rn(x.z, x.w);
+            x = load8(src + (size_t)(t0 + r) * width + c);
+        *(uint4 *)(dst + r * LDH + c) = x;
     }
 }
 
-/* One 64 x 64 fp32 tile (row stride LDF) out to rows t0.. (< T) of one
- * head's columns of a (B,T,width) operand, times `scale`. */
+__device__ inline void store2(float *p, float x, float y) { *(float2 *)p = make_float2(x, y); }
+__device__ inline void store2(bf16 *p, float x, float y) {
+    *(__nv_bfloat162 *)p = __floats2bfloat162_rn(x, y);
+}
+
+/* A warp's 16 x 64 accumulator, times `scale`, out to the rows t0 + g and
+ * t0 + g + 8 (those < T) of one head's columns of a (B,T,width) operand. */
 template <typename E>
-__device__ void store_tile(E *dst, const float *tile, int t0, int T, int width, float scale) {
-    for (int i = threadIdx.x; i < TILE * HS; i += FUSED_THREADS) {
-        int r = i / HS, c = i % HS;
-        if (t0 + r < T)
-            store(dst + (size_t)(t0 + r) * width + c, tile[r * LDF + c] * scale);
+__device__ void store_rows(E *dst, const float acc[8][4], int t0, int T, int width,
+                           float scale) {
+    int g = lane_id() / 4, t = lane_id() % 4;
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        int row = t0 + g + 8 * h;
+        if (row >= T)
+            continue;
+#pragma unroll
+        for (int n = 0; n < 8; n++)
+            store2(dst + (size_t)row * width + 8 * n + 2 * t, acc[n][2 * h] * scale,
+                   acc[n][2 * h + 1] * scale);
     }
 }
 
-/* Where a block works: (batch row b, head h), the first float of that head
- * in row 0 of qkv (B,T,3C) and of a (B,T,C) tensor, and its first row of
- * (B,NH,T) per-row arrays (lse, D) and of attention weights. */
+/* Where a block works: (batch row b, head h), the first element of that
+ * head in row 0 of qkv (B,T,3C) and of a (B,T,C) tensor, and its first row
+ * of (B,NH,T) per-row arrays (lse, D) and of attention weights. */
 typedef struct {
     int b, h, C;
     size_t qkv, flat, rows;
@@ -177,17 +230,12 @@ __device__ inline head_at this_head(int T, int NH) {
     return a;
 }
 
-/* The softmax work on a warp's 16 rows goes in two passes of 8 rows. In
- * a pass, lanes 4i..4i+3 share row i, and lane 4i + q takes the columns q,
- * q + 4, ..., q + 60 of it: at each step the warp's 32 lanes read 32
- * different banks of shared memory, each lane has 16 independent columns
- * to work on, and a row's max or sum takes two shuffles. */
-#define PASSES 2
-#define COLS_PER_LANE (TILE / 4)
+/* In an accumulator c[n][i] of a 16-row strip, element i of column block
+ * n sits in row g + 8 (i / 2) and column 8 n + 2 t + i % 2. */
+__device__ inline int acc_row(int i) { return lane_id() / 4 + 8 * (i / 2); }
+__device__ inline int acc_col(int n, int i) { return 8 * n + 2 * (lane_id() % 4) + i % 2; }
 
-__device__ inline int pass_row(int pass) { return 16 * warp_id() + 8 * pass + lane_id() / 4; }
-__device__ inline int lane_col(int j) { return lane_id() % 4 + 4 * j; }
-
+/* A row's max or sum: its 16 values sit in the 4 lanes of a quad. */
 __device__ inline float row_max(float x) {
     x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
     return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
@@ -198,61 +246,88 @@ __device__ inline float row_sum(float x) {
     return x + __shfl_xor_sync(0xffffffffu, x, 2);
 }
 
-/* Dropout of the weights of this lane's two rows (query tile at t0):
- * row_key once per row, then one cheap hash per weight. */
+/* Dropout of attention weights: row_key once per row, then one cheap hash
+ * per weight. */
 typedef struct {
-    uint32_t key[PASSES], threshold;
+    uint32_t threshold;
     float scale; /* 1 / (1 - p) */
     bool on;
 } weight_dropout;
 
-__device__ inline weight_dropout dropout_rows(head_at a, int t0, float p, uint64_t seed) {
+__device__ inline weight_dropout weight_dropout_of(float p) {
     weight_dropout d;
     d.on = p > 0.0f;
-    #pragma unroll
-    for (int pass = 0; pass < PASSES; pass++)
-        d.key[pass] = d.on ? row_key(seed, a.rows + t0 + pass_row(pass)) : 0;
     d.threshold = keep_threshold(p);
     d.scale = 1.0f / (1.0f - p);
     return d;
 }
 
-/* The multiplier of weight (this lane's row in `pass`, key position u). */
-__device__ inline float weight_keep(const weight_dropout *d, int pass, int u) {
-    return d->on ? weight_dropout_scale(d->key[pass], (uint32_t)u, d->threshold, d->scale) : 1.0f;
-}
-
-/* The same for row 16w + i of the tile (i < 16), asked by every lane of
- * the warp at once: the key comes by a shuffle from a lane that holds it. */
-__device__ inline float weight_keep_row(const weight_dropout *d, int i, int u) {
-    uint32_t key = __shfl_sync(0xffffffffu, i < 8 ? d->key[0] : d->key[1], (i % 8) * 4);
+/* The multiplier of weight (row with key `key`, key position u). */
+__device__ inline float weight_keep(const weight_dropout *d, uint32_t key, int u) {
     return d->on ? weight_dropout_scale(key, (uint32_t)u, d->threshold, d->scale) : 1.0f;
 }
 
 /* -------------------------------------------------------------- forward */
 
+/* One key tile's step of the online softmax for a warp's 16 rows: s (the
+ * 16 x 64 scores) becomes the dropped weights exp(S - m_new) * mask, and
+ * o, l are rescaled to the new running max. rows[h]: position of the
+ * lane's row g + 8h; k0: the tile's first key. */
+__device__ inline void online_softmax(float s[8][4], float o[8][4], float m[2], float l[2],
+                                      const int rows[2], const uint32_t keys[2],
+                                      const weight_dropout *drop, int k0, int T, float scale) {
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        int t = rows[h];
+        float tile_max = -INFINITY;
+#pragma unroll
+        for (int n = 0; n < 8; n++)
+#pragma unroll
+            for (int i = 2 * h; i < 2 * h + 2; i++) {
+                int u = k0 + acc_col(n, i);
+                s[n][i] = u <= t && t < T ? s[n][i] * scale : -INFINITY;
+                tile_max = fmaxf(tile_max, s[n][i]);
+            }
+        float m_new = fmaxf(m[h], row_max(tile_max));
+        float base = m_new == -INFINITY ? 0.0f : m_new; /* rows past T see no key */
+        float rescale = __expf(m[h] - base), sum = 0.0f;
+#pragma unroll
+        for (int n = 0; n < 8; n++)
+#pragma unroll
+            for (int i = 2 * h; i < 2 * h + 2; i++) {
+                float e = __expf(s[n][i] - base);
+                sum += e;
+                s[n][i] = e * weight_keep(drop, keys[h], k0 + acc_col(n, i));
+                o[n][i] *= rescale;
+            }
+        l[h] = l[h] * rescale + row_sum(sum);
+        m[h] = m_new;
+    }
+}
+
 template <typename E>
 __global__ void __launch_bounds__(FUSED_THREADS)
     fused_forward_kernel(E *out, float *lse, const E *qkv, int T, int NH, float scale,
                          float p, uint64_t seed) {
-    extern __shared__ __align__(128) unsigned char smem[];
-    bf16 *k = (bf16 *)smem, *v = k + TILE_BF16;
-    float *s = (float *)(v + TILE_BF16), *o = s + TILE_F32;
-    bf16 *pd = (bf16 *)s; /* the weights, over the scores they come from */
+    __shared__ __align__(128) bf16 k[TILE_ELEMENTS], v[TILE_ELEMENTS];
     head_at a = this_head(T, NH);
     int qt = gridDim.x - 1 - blockIdx.x; /* the longest rows (most key tiles) start first */
-    int q0 = qt * TILE, C = a.C;
-    a_fragment q[4];
-    load_tile(k, qkv + a.qkv, q0, T, 3 * C); /* q passes through k's space into registers */
+    int q0 = qt * TILE, C = a.C, w = warp_id();
+    /* this warp's 16 query rows, as A operands for the whole block's life;
+     * they pass through k's space on the way to registers */
+    uint32_t q[4][4];
+    load_tile(k, qkv + a.qkv, q0, T, 3 * C);
     __syncthreads();
-    load_a_strip(q, k);
-    weight_dropout drop = dropout_rows(a, q0, p, seed);
-    float m[PASSES], l[PASSES]; /* this lane's rows' running max and sum */
-    #pragma unroll
-    for (int pass = 0; pass < PASSES; pass++) {
-        m[pass] = -INFINITY, l[pass] = 0.0f;
-        for (int j = 0; j < COLS_PER_LANE; j++)
-            o[pass_row(pass) * LDF + lane_col(j)] = 0.0f;
+    for (int kk = 0; kk < 4; kk++)
+        load_a(q[kk], k, 16 * w, 16 * kk);
+    weight_dropout drop = weight_dropout_of(p);
+    int rows[2];
+    uint32_t keys[2];
+    float m[2], l[2], o[8][4] = {};
+    for (int h = 0; h < 2; h++) {
+        rows[h] = q0 + 16 * w + acc_row(2 * h);
+        keys[h] = drop.on ? row_key(seed, a.rows + rows[h]) : 0;
+        m[h] = -INFINITY, l[h] = 0.0f;
     }
     for (int kt = 0; kt <= qt; kt++) {
         int k0 = kt * TILE;
@@ -260,208 +335,185 @@ __global__ void __launch_bounds__(FUSED_THREADS)
         load_tile(k, qkv + a.qkv + C, k0, T, 3 * C);
         load_tile(v, qkv + a.qkv + 2 * C, k0, T, 3 * C);
         __syncthreads();
-        product_abt(s, q, k); /* this warp's 16 rows of scores */
-        __syncwarp();
-        /* online softmax of each row's 64 new scores */
-        #pragma unroll
-        for (int pass = 0; pass < PASSES; pass++) {
-            int r = pass_row(pass), t = q0 + r;
-            float x[COLS_PER_LANE], tile_max = -INFINITY;
+        float s[8][4] = {};
+        product_abt(s, q, k, 0, 8); /* S = q k^T, this warp's rows */
+        online_softmax(s, o, m, l, rows, keys, &drop, k0, T, scale);
 #pragma unroll
-            for (int j = 0; j < COLS_PER_LANE; j++) {
-                int u = k0 + lane_col(j);
-                x[j] = u <= t && t < T ? s[r * LDF + lane_col(j)] * scale : -INFINITY;
-                tile_max = fmaxf(tile_max, x[j]);
-            }
-            float m_new = fmaxf(m[pass], row_max(tile_max));
-            float base = m_new == -INFINITY ? 0.0f : m_new; /* rows past T see no key */
-            float rescale = __expf(m[pass] - base), sum = 0.0f;
-#pragma unroll
-            for (int j = 0; j < COLS_PER_LANE; j++) {
-                float e = __expf(x[j] - base);
-                sum += e;
-                x[j] = e * weight_keep(&drop, pass, k0 + lane_col(j));
-            }
-            l[pass] = l[pass] * rescale + row_sum(sum);
-            m[pass] = m_new;
-            __syncwarp(); /* the row's scores are all read: its weights may overwrite them */
-#pragma unroll
-            for (int j = 0; j < COLS_PER_LANE; j++) {
-                pd[r * LDP + lane_col(j)] = __float2bfloat16(x[j]);
-                o[r * LDF + lane_col(j)] *= rescale;
-            }
+        for (int kk = 0; kk < 4; kk++) { /* o += weights v, 16 keys at a time */
+            uint32_t weights[4];
+            a_from_acc(weights, s[2 * kk], s[2 * kk + 1]);
+            product_ab(o, weights, v, 16 * kk);
         }
-        __syncwarp();
-        /* o += dropout(P) v, this warp's rows */
-        acc_fragment acc[4];
-        load_strip(acc, o);
-        strip_mma<wmma::row_major, wmma::row_major>(acc, pd, LDP, v, LDH);
-        store_strip(o, acc);
-        __syncwarp();
     }
-    #pragma unroll
-    for (int pass = 0; pass < PASSES; pass++) {
-        int r = pass_row(pass), t = q0 + r;
-        if (t >= T)
-            continue;
-        E *y = out + a.flat + (size_t)t * C;
-        for (int j = 0; j < COLS_PER_LANE; j++)
-            store(y + lane_col(j), o[r * LDF + lane_col(j)] / l[pass]);
-        if (lane_col(0) == 0)
-            lse[a.rows + t] = m[pass] + logf(l[pass]);
+    for (int h = 0; h < 2; h++) { /* y = o / l, row by row */
+        float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
+        for (int n = 0; n < 8; n++)
+            for (int i = 2 * h; i < 2 * h + 2; i++)
+                o[n][i] *= inv;
+        if (lane_id() % 4 == 0 && rows[h] < T)
+            lse[a.rows + rows[h]] = m[h] + logf(l[h]);
     }
+    store_rows(out + a.flat, o, q0 + 16 * w, T, C, 1.0f);
 }
 
 /* -------------------------------------------------------------- backward */
 
 /* D[bh, t] = sum over the head's columns of dy * y: the softmax backward's
- * row term sum_u P_tu dP_tu, which equals dy . y. One warp per row. */
+ * row term sum_u P_tu dP_tu, which equals dy . y. 8 lanes per row, 8
+ * columns each. */
+#define ROW_DOT_LANES (HS / 8)
 template <typename E>
 __global__ void row_dot_kernel(float *D, const E *out, const E *dout, int B, int T, int NH) {
-    int row = blockIdx.x * (BLOCK_THREADS / WARP) + threadIdx.x / WARP, lane = threadIdx.x % WARP;
-    if (row >= B * NH * T)
-        return;
-    int t = row % T, h = (row / T) % NH, b = row / (T * NH);
-    size_t at = ((size_t)b * T + t) * NH * HS + (size_t)h * HS;
-    float x = load(dout + at + lane) * load(out + at + lane) +
-              load(dout + at + lane + WARP) * load(out + at + lane + WARP);
-    x = warp_sum(x);
-    if (lane == 0)
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    size_t row = i / ROW_DOT_LANES;
+    int c = 8 * (int)(i % ROW_DOT_LANES);
+    bool in = row < (size_t)B * NH * T; /* (lanes past the end stay for the shuffles) */
+    float x = 0.0f;
+    if (in) {
+        int t = (int)(row % T), h = (int)(row / T % NH), b = (int)(row / T / NH);
+        size_t at = ((size_t)b * T + t) * NH * HS + (size_t)h * HS + c;
+        for (int j = 0; j < 8; j += 4) {
+            float4 d = load4(dout + at + j), y = load4(out + at + j);
+            x += d.x * y.x + d.y * y.y + d.z * y.z + d.w * y.w;
+        }
+    }
+    for (int offset = ROW_DOT_LANES / 2; offset > 0; offset /= 2)
+        x += __shfl_xor_sync(0xffffffffu, x, offset, ROW_DOT_LANES);
+    if (in && c == 0)
         D[row] = x;
 }
 
-/* The gradient of the scores of query tile q0 against key tile k0, for
- * the calling warp's 16 rows: ds = P * (dP * mask - D), written in bf16
- * over S, and if wanted (pd) P * mask over dP, with P = exp(S * scale -
- * lse). No row sums here, so the layout is the plainest: row by row, lane
- * j takes columns j and j + 32 (fewer registers than the forward's, which
- * lets more blocks share an SM; measured faster for these kernels). */
-__device__ void score_gradient(float *s, float *dp, bool pd, const float *lse, const float *D,
-                               const weight_dropout *drop, int T, int q0, int k0, float scale) {
-    bf16 *ds16 = (bf16 *)s, *pd16 = (bf16 *)dp;
-    int w = warp_id(), lane = lane_id();
-    for (int i = 0; i < 16; i++) {
-        int r = 16 * w + i, t = q0 + r;
-        float dsv[2], pdv[2];
-#pragma unroll
-        for (int j = 0; j < 2; j++) {
-            int c = lane + j * WARP, u = k0 + c;
-            float P = u <= t && t < T ? __expf(s[r * LDF + c] * scale - lse[r]) : 0.0f;
-            float keep = weight_keep_row(drop, i, u);
-            dsv[j] = P * (dp[r * LDF + c] * keep - D[r]);
-            pdv[j] = P * keep;
-        }
-        __syncwarp(); /* every lane has read row r of S and dP */
-#pragma unroll
-        for (int j = 0; j < 2; j++) {
-            int c = lane + j * WARP;
-            ds16[r * LDP + c] = __float2bfloat16(dsv[j]);
-            if (pd)
-                pd16[r * LDP + c] = __float2bfloat16(pdv[j]);
-        }
-    }
+/* The gradient of one score (query t, key u) and its dropped weight:
+ * P = exp(S * scale - lse), ds = P * (dP * mask - D), pd = P * mask. */
+__device__ inline float score_gradient(float s, float dp, int t, int u, int T, float lse, float D,
+                                       uint32_t key, const weight_dropout *drop, float scale,
+                                       float *pd) {
+    float P = u <= t && t < T ? __expf(s * scale - lse) : 0.0f;
+    float keep = weight_keep(drop, key, u);
+    *pd = P * keep;
+    return P * (dp * keep - D);
 }
 
-/* This tile's lse and D (rows past T: 0) into shared memory. */
-__device__ void load_rows(float *lse_s, float *D_s, const float *lse, const float *D, head_at a,
-                          int T, int q0) {
-    for (int r = threadIdx.x; r < TILE; r += FUSED_THREADS) {
-        lse_s[r] = q0 + r < T ? lse[a.rows + q0 + r] : 0.0f;
-        D_s[r] = q0 + r < T ? D[a.rows + q0 + r] : 0.0f;
-    }
-}
-
-/* Shared memory of the kernels: bf16 operand tiles, fp32 products (with
- * bf16 results written over them) and a tile's per-row numbers. */
-#define SMEM(bf16_tiles, f32_tiles)                                                            \
-    ((bf16_tiles) * TILE_BF16 * sizeof(bf16) + ((f32_tiles) * TILE_F32 + 2 * TILE) * sizeof(float))
-#define FORWARD_SMEM SMEM(2, 2) /* (its 2 * TILE row floats unused) */
-#define BACKWARD_KV_SMEM SMEM(4, 2)
-#define BACKWARD_Q_SMEM SMEM(2, 2)
-
-/* dk, dv for key tile j: one block per (tile, head, batch row). */
+/* dk, dv for key tile j: one block per (tile, head, batch row); warp w owns
+ * keys 16w..16w+15 of the tile, so here the products are transposed: the
+ * warp makes S^T = k q^T and dP^T = v dy^T, 16 queries at a time, and
+ * their A operands (k and v) stay in registers. */
 template <typename E>
-__global__ void __launch_bounds__(FUSED_THREADS, 3) /* 3 blocks per SM: at most 170 registers */
+__global__ void __launch_bounds__(FUSED_THREADS)
     fused_backward_kv_kernel(E *dqkv, const E *dout, const float *lse, const float *D,
                              const E *qkv, int T, int NH, float scale, float p, uint64_t seed) {
-    extern __shared__ __align__(128) unsigned char smem[];
-    bf16 *k = (bf16 *)smem, *v = k + TILE_BF16, *q = v + TILE_BF16, *dy = q + TILE_BF16;
-    float *s = (float *)(dy + TILE_BF16), *dp = s + TILE_F32, *lse_s = dp + TILE_F32,
-          *D_s = lse_s + TILE;
+    __shared__ __align__(128) bf16 q[TILE_ELEMENTS], dy[TILE_ELEMENTS];
+    __shared__ float lse_s[TILE], D_s[TILE];
+    __shared__ uint32_t key_s[TILE];
     head_at a = this_head(T, NH);
-    int kt = blockIdx.x, k0 = kt * TILE, C = a.C, n_tiles = gridDim.x;
-    load_tile(k, qkv + a.qkv + C, k0, T, 3 * C);
-    load_tile(v, qkv + a.qkv + 2 * C, k0, T, 3 * C);
-    acc_fragment dk[4], dv[4];
-    zero(dk);
-    zero(dv);
+    int kt = blockIdx.x, k0 = kt * TILE, C = a.C, n_tiles = gridDim.x, w = warp_id();
+    int key0 = k0 + 16 * w; /* this warp's first key */
+    uint32_t kf[4][4], vf[4][4]; /* k and v pass through q and dy's space */
+    load_tile(q, qkv + a.qkv + C, k0, T, 3 * C);
+    load_tile(dy, qkv + a.qkv + 2 * C, k0, T, 3 * C);
+    __syncthreads();
+    for (int kk = 0; kk < 4; kk++) {
+        load_a(kf[kk], q, 16 * w, 16 * kk);
+        load_a(vf[kk], dy, 16 * w, 16 * kk);
+    }
+    weight_dropout drop = weight_dropout_of(p);
+    float dk[8][4] = {}, dv[8][4] = {};
     for (int qt = kt; qt < n_tiles; qt++) {
         int q0 = qt * TILE;
         __syncthreads(); /* the previous query tile is used up */
         load_tile(q, qkv + a.qkv, q0, T, 3 * C);
         load_tile(dy, dout + a.flat, q0, T, C);
-        load_rows(lse_s, D_s, lse, D, a, T, q0);
-        weight_dropout drop = dropout_rows(a, q0, p, seed);
+        for (int r = threadIdx.x; r < TILE; r += FUSED_THREADS) {
+            bool in = q0 + r < T;
+            lse_s[r] = in ? lse[a.rows + q0 + r] : 0.0f;
+            D_s[r] = in ? D[a.rows + q0 + r] : 0.0f;
+            key_s[r] = drop.on ? row_key(seed, a.rows + q0 + r) : 0;
+        }
         __syncthreads();
-        a_fragment f[4];
-        load_a_strip(f, q);
-        product_abt(s, f, k); /* this warp's query rows */
-        load_a_strip(f, dy);
-        product_abt(dp, f, v);
-        __syncwarp();
-        score_gradient(s, dp, true, lse_s, D_s, &drop, T, q0, k0, scale);
-        __syncthreads(); /* the products below read every warp's rows of ds and pd */
-        /* dv += (P * mask)^T dy, dk += dS^T q: here warp w's rows are keys */
-        strip_mma<wmma::col_major, wmma::row_major>(dv, (bf16 *)dp, LDP, dy, LDH);
-        strip_mma<wmma::col_major, wmma::row_major>(dk, (bf16 *)s, LDP, q, LDH);
+        for (int c0 = 0; c0 < TILE; c0 += 16) { /* queries q0 + c0 .. q0 + c0 + 15 */
+            if (q0 + c0 + 15 < key0)
+                continue; /* all before this warp's keys: masked */
+            float st[2][4] = {}, dpt[2][4] = {};
+            product_abt(st, kf, q, c0, 2);  /* S^T = k q^T */
+            product_abt(dpt, vf, dy, c0, 2); /* dP^T = v dy^T */
+#pragma unroll
+            for (int n = 0; n < 2; n++)
+#pragma unroll
+                for (int i = 0; i < 4; i++) { /* row: key u; column: query t */
+                    int r = c0 + acc_col(n, i), u = key0 + acc_row(i);
+                    float pd;
+                    dpt[n][i] = score_gradient(st[n][i], dpt[n][i], q0 + r, u, T, lse_s[r],
+                                               D_s[r], key_s[r], &drop, scale, &pd);
+                    st[n][i] = pd;
+                }
+            uint32_t pdt[4], dst[4];
+            a_from_acc(pdt, st[0], st[1]);
+            a_from_acc(dst, dpt[0], dpt[1]);
+            product_ab(dv, pdt, dy, c0); /* dv += (P * mask)^T dy */
+            product_ab(dk, dst, q, c0);  /* dk += dS^T q */
+        }
     }
-    __syncthreads();
-    store_strip(s, dk);
-    store_strip(dp, dv);
-    __syncthreads();
-    store_tile(dqkv + a.qkv + C, s, k0, T, 3 * C, scale);
-    store_tile(dqkv + a.qkv + 2 * C, dp, k0, T, 3 * C, 1.0f);
+    store_rows(dqkv + a.qkv + C, dk, key0, T, 3 * C, scale);
+    store_rows(dqkv + a.qkv + 2 * C, dv, key0, T, 3 * C, 1.0f);
 }
 
-/* dq for query tile i: one block per (tile, head, batch row). */
+/* dq for query tile i: one block per (tile, head, batch row); warp w owns
+ * queries 16w..16w+15, and its q and dy stay in registers. */
 template <typename E>
 __global__ void __launch_bounds__(FUSED_THREADS)
     fused_backward_q_kernel(E *dqkv, const E *dout, const float *lse, const float *D,
                             const E *qkv, int T, int NH, float scale, float p, uint64_t seed) {
-    extern __shared__ __align__(128) unsigned char smem[];
-    bf16 *k = (bf16 *)smem, *v = k + TILE_BF16;
-    float *s = (float *)(v + TILE_BF16), *dp = s + TILE_F32, *lse_s = dp + TILE_F32,
-          *D_s = lse_s + TILE;
+    __shared__ __align__(128) bf16 k[TILE_ELEMENTS], v[TILE_ELEMENTS];
     head_at a = this_head(T, NH);
-    int qt = gridDim.x - 1 - blockIdx.x, q0 = qt * TILE, C = a.C;
-    /* q and dy stay for the whole block: into registers, through k and v's space */
-    a_fragment q[4], dy[4];
+    int qt = gridDim.x - 1 - blockIdx.x, q0 = qt * TILE, C = a.C, w = warp_id();
+    int query0 = q0 + 16 * w; /* this warp's first query */
+    uint32_t qf[4][4], dyf[4][4]; /* through k and v's space */
     load_tile(k, qkv + a.qkv, q0, T, 3 * C);
     load_tile(v, dout + a.flat, q0, T, C);
-    load_rows(lse_s, D_s, lse, D, a, T, q0);
     __syncthreads();
-    load_a_strip(q, k);
-    load_a_strip(dy, v);
-    weight_dropout drop = dropout_rows(a, q0, p, seed);
-    acc_fragment dq[4];
-    zero(dq);
+    for (int kk = 0; kk < 4; kk++) {
+        load_a(qf[kk], k, 16 * w, 16 * kk);
+        load_a(dyf[kk], v, 16 * w, 16 * kk);
+    }
+    weight_dropout drop = weight_dropout_of(p);
+    int rows[2];
+    float lse_r[2], D_r[2];
+    uint32_t keys[2];
+    for (int h = 0; h < 2; h++) {
+        rows[h] = query0 + acc_row(2 * h);
+        bool in = rows[h] < T;
+        lse_r[h] = in ? lse[a.rows + rows[h]] : 0.0f;
+        D_r[h] = in ? D[a.rows + rows[h]] : 0.0f;
+        keys[h] = drop.on ? row_key(seed, a.rows + rows[h]) : 0;
+    }
+    float dq[8][4] = {};
     for (int kt = 0; kt <= qt; kt++) {
         int k0 = kt * TILE;
-        __syncthreads(); /* the previous key tile is used up */
+        __syncthreads(); /* the previous key tile is used up (and q, dy's staging) */
         load_tile(k, qkv + a.qkv + C, k0, T, 3 * C);
         load_tile(v, qkv + a.qkv + 2 * C, k0, T, 3 * C);
         __syncthreads();
-        product_abt(s, q, k); /* from here on, each warp only its own query rows */
-        product_abt(dp, dy, v);
-        __syncwarp();
-        score_gradient(s, dp, false, lse_s, D_s, &drop, T, q0, k0, scale);
-        __syncwarp();
-        strip_mma<wmma::row_major, wmma::row_major>(dq, (bf16 *)s, LDP, k, LDH); /* dq += dS k */
+        for (int c0 = 0; c0 < TILE; c0 += 16) { /* keys k0 + c0 .. k0 + c0 + 15 */
+            if (k0 + c0 > query0 + 15)
+                break; /* all after this warp's queries: masked */
+            float s[2][4] = {}, dp[2][4] = {};
+            product_abt(s, qf, k, c0, 2);   /* S = q k^T */
+            product_abt(dp, dyf, v, c0, 2); /* dP = dy v^T */
+#pragma unroll
+            for (int n = 0; n < 2; n++)
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    int h = i / 2, u = k0 + c0 + acc_col(n, i);
+                    float pd;
+                    s[n][i] = score_gradient(s[n][i], dp[n][i], rows[h], u, T, lse_r[h], D_r[h],
+                                             keys[h], &drop, scale, &pd);
+                }
+            uint32_t ds[4];
+            a_from_acc(ds, s[0], s[1]);
+            product_ab(dq, ds, k, c0); /* dq += dS k */
+        }
     }
-    __syncthreads();
-    store_strip(s, dq);
-    __syncthreads();
-    store_tile(dqkv + a.qkv, s, q0, T, 3 * C, scale);
+    store_rows(dqkv + a.qkv, dq, query0, T, 3 * C, scale);
 }
 
 /* -------------------------------------------------------------- launches */
@@ -472,26 +524,10 @@ static dim3 tiles_grid(int B, int T, int NH) {
     return dim3((unsigned)((T + TILE - 1) / TILE), (unsigned)NH, (unsigned)B);
 }
 
-/* Kernels that want more than 48 KB of shared memory must say so, once. */
-static void allow_big_smem(void) {
-    static bool done;
-    if (done)
-        return;
-    const void *kernels[] = {
-        (const void *)fused_forward_kernel<float>,     (const void *)fused_forward_kernel<bf16>,
-        (const void *)fused_backward_kv_kernel<float>, (const void *)fused_backward_kv_kernel<bf16>,
-        (const void *)fused_backward_q_kernel<float>,  (const void *)fused_backward_q_kernel<bf16>};
-    for (int i = 0; i < 6; i++)
-        CUDA_CHECK(cudaFuncSetAttribute(kernels[i], cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        (int)BACKWARD_KV_SMEM));
-    done = true;
-}
-
 template <typename E>
 static void forward(operand *out, float *lse, const operand *qkv, int B, int T, int NH, float p,
                     uint64_t seed) {
-    allow_big_smem();
-    fused_forward_kernel<<<tiles_grid(B, T, NH), FUSED_THREADS, FORWARD_SMEM>>>(
+    fused_forward_kernel<<<tiles_grid(B, T, NH), FUSED_THREADS>>>(
         (E *)out, lse, (const E *)qkv, T, NH, 1.0f / sqrtf((float)HS), p, seed);
     LAUNCH_CHECK();
 }
@@ -506,16 +542,15 @@ template <typename E>
 static void backward(operand *dqkv, float *D, const operand *dout, const operand *out,
                      const float *lse, const operand *qkv, int B, int T, int NH, float p,
                      uint64_t seed) {
-    int rows = B * NH * T;
-    row_dot_kernel<<<blocks_for((size_t)rows, BLOCK_THREADS / WARP), BLOCK_THREADS>>>(
+    size_t lanes = (size_t)B * NH * T * ROW_DOT_LANES;
+    row_dot_kernel<<<blocks_for(lanes, BLOCK_THREADS), BLOCK_THREADS>>>(
         D, (const E *)out, (const E *)dout, B, T, NH);
     LAUNCH_CHECK();
     float scale = 1.0f / sqrtf((float)HS);
-    allow_big_smem();
-    fused_backward_kv_kernel<<<tiles_grid(B, T, NH), FUSED_THREADS, BACKWARD_KV_SMEM>>>(
+    fused_backward_kv_kernel<<<tiles_grid(B, T, NH), FUSED_THREADS>>>(
         (E *)dqkv, (const E *)dout, lse, D, (const E *)qkv, T, NH, scale, p, seed);
     LAUNCH_CHECK();
-    fused_backward_q_kernel<<<tiles_grid(B, T, NH), FUSED_THREADS, BACKWARD_Q_SMEM>>>(
+    fused_backward_q_kernel<<<tiles_grid(B, T, NH), FUSED_THREADS>>>(
         (E *)dqkv, (const E *)dout, lse, D, (const E *)qkv, T, NH, scale, p, seed);
     LAUNCH_CHECK();
 }

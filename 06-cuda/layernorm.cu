@@ -56,58 +56,104 @@ extern "C" void layernorm_forward_cuda(operand *out, float *mean, float *rstd, c
 /* With xhat = (x - mean) * rstd and g = dout * w:
  *   dinp = dres + rstd * (g - mean(g) - xhat * mean(g * xhat))
  *   dw += dout * xhat, db += dout (summed over rows)
- * A warp takes ROWS_PER_WARP rows in turn. Lane l owns columns l, l + 32,
- * ... of every row and keeps their dw and db sums in registers across
- * rows (an array indexed by unrolled-loop constants stays in registers).
- * At the end the block's warps add their sums in shared memory, in a fixed
- * order, and one atomic add per column and block goes to memory. The
- * number of columns per lane is a template argument (the smallest of 4, 8,
- * 16, 32 that covers C), so that a narrow layer does not pay registers for
- * a wide one; and the GPT's layernorms have no bias: with_bias = false
+ * One warp per row again, but a row is read once: it stays in registers
+ * between the two sums and the output. Lane l owns chunks of 4 columns,
+ * 4l..4l+3, 4l+128..4l+131, ...; a chunk is one wide load per array (when
+ * C is a multiple of 4, so that rows start 16-byte aligned; otherwise one
+ * element at a time), and all of a row's loads are issued before the first
+ * sum needs them, so each warp has many bytes in flight: this kernel moves
+ * four arrays and is limited by memory bandwidth. The number of chunks per
+ * lane is a template argument (arrays indexed by unrolled-loop constants
+ * stay in registers), the smallest instance that covers C.
+ * A warp takes ROWS_PER_WARP rows in turn and keeps its dw and db sums in
+ * registers across them; at the end the block's warps add their sums in
+ * shared memory, in a fixed order, and one atomic add per column and block
+ * goes to memory. The GPT's layernorms have no bias: with_bias = false
  * leaves db's registers out. */
-template <typename E, bool with_bias, int COLS>
+
+/* The first of the 4 columns of lane's chunk k. */
+__device__ inline int chunk_col(int lane, int k) { return 4 * (lane + WARP * k); }
+
+/* v[0..3] = row[c..c+3], zeros past C. */
+template <typename T> __device__ inline void load_chunk(float v[4], const T *row, int c, int C) {
+    if (C % 4 == 0) {
+        float4 x = c < C ? load4(row + c) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        v[0] = x.x, v[1] = x.y, v[2] = x.z, v[3] = x.w;
+    } else {
+        for (int j = 0; j < 4; j++)
+            v[j] = c + j < C ? load(row + c + j) : 0.0f;
+    }
+}
+
+__device__ inline void store_chunk(float *row, const float v[4], int c, int C) {
+    if (C % 4 == 0) {
+        if (c < C)
+            store4(row + c, make_float4(v[0], v[1], v[2], v[3]));
+    } else {
+        for (int j = 0; j < 4 && c + j < C; j++)
+            row[c + j] = v[j];
+    }
+}
+
+template <typename E, bool with_bias, int CHUNKS>
 __global__ void layernorm_backward_kernel(float *dinp, const float *dres, float *dw, float *db,
-                                          const E *dout,
-                                          const float *inp, const float *w, const float *mean,
-                                          const float *rstd, int N, int C) {
+                                          const E *dout, const float *inp, const float *w,
+                                          const float *mean, const float *rstd, int N, int C) {
     extern __shared__ float shared[]; /* per warp: dw partial (C), db partial (C) */
+    enum { COLS = 4 * CHUNKS };       /* columns per lane */
     int warp = threadIdx.x / WARP, lane = threadIdx.x % WARP;
     float dw_sum[COLS] = {0}, db_sum[COLS] = {0};
     int first = (blockIdx.x * WARPS_PER_BLOCK + warp) * ROWS_PER_WARP;
     for (int row = first; row < first + ROWS_PER_WARP && row < N; row++) {
-        const float *x = inp + (size_t)row * C;
-        const E *d = dout + (size_t)row * C;
+        size_t at = (size_t)row * C;
         float m = mean[row], s = rstd[row];
+        float xhat[COLS], d[COLS], r[COLS], wc[4];
         float g_sum = 0.0f, gx_sum = 0.0f;
-        for (int c = lane; c < C; c += WARP) {
-            float xhat = (x[c] - m) * s, g = load(d + c) * w[c];
-            g_sum += g;
-            gx_sum += g * xhat;
+#pragma unroll
+        for (int k = 0; k < CHUNKS; k++) {
+            int c = chunk_col(lane, k);
+            load_chunk(xhat + 4 * k, inp + at, c, C);
+            load_chunk(d + 4 * k, dout + at, c, C);
+            load_chunk(wc, w, c, C);
+            if (dres)
+                load_chunk(r + 4 * k, dres + at, c, C);
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                int i = 4 * k + j;
+                xhat[i] = (xhat[i] - m) * s; /* (columns past C: dout is 0 there) */
+                float g = d[i] * wc[j];
+                g_sum += g;
+                gx_sum += g * xhat[i];
+            }
         }
         float g_mean = warp_sum(g_sum) / C, gx_mean = warp_sum(gx_sum) / C;
-        float *dx = dinp + (size_t)row * C;
-        const float *r = dres ? dres + (size_t)row * C : NULL;
 #pragma unroll
-        for (int k = 0; k < COLS; k++) {
-            int c = lane + k * WARP;
-            if (c < C) { /* x and dout again: from the L1 cache this time */
-                float dc = load(d + c), xhat = (x[c] - m) * s, g = dc * w[c];
-                dx[c] = (r ? r[c] : 0.0f) + s * (g - g_mean - xhat * gx_mean);
-                dw_sum[k] += dc * xhat;
+        for (int k = 0; k < CHUNKS; k++) {
+            int c = chunk_col(lane, k);
+            float dx[4];
+            load_chunk(wc, w, c, C); /* again: from the L1 cache */
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                int i = 4 * k + j;
+                dx[j] = (dres ? r[i] : 0.0f) + s * (d[i] * wc[j] - g_mean - xhat[i] * gx_mean);
+                dw_sum[i] += d[i] * xhat[i];
                 if (with_bias)
-                    db_sum[k] += dc;
+                    db_sum[i] += d[i];
             }
+            store_chunk(dinp + at, dx, c, C);
         }
     }
     float *part = shared + (size_t)warp * 2 * C;
 #pragma unroll
-    for (int k = 0; k < COLS; k++) {
-        int c = lane + k * WARP;
-        if (c < C) {
-            part[c] = dw_sum[k];
-            part[C + c] = db_sum[k];
+    for (int k = 0; k < CHUNKS; k++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            int c = chunk_col(lane, k) + j;
+            if (c < C) {
+                part[c] = dw_sum[4 * k + j];
+                part[C + c] = db_sum[4 * k + j];
+            }
         }
-    }
     __syncthreads();
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
         float dw_c = 0.0f, db_c = 0.0f;
@@ -123,14 +169,14 @@ __global__ void layernorm_backward_kernel(float *dinp, const float *dres, float 
 
 extern "C" bool layernorm_cuda_supported(int C) { return C > 0 && C <= LN_MAX_C; }
 
-template <typename E, int COLS>
-static void backward_cols(float *dinp, const float *dres, float *dw, float *db, const E *dout,
+template <typename E, int CHUNKS>
+static void backward_chunks(float *dinp, const float *dres, float *dw, float *db, const E *dout,
                           const float *inp, const float *w, const float *mean, const float *rstd,
                           int N, int C) {
     unsigned blocks = blocks_for((size_t)N, WARPS_PER_BLOCK * ROWS_PER_WARP);
     size_t shared = (size_t)WARPS_PER_BLOCK * 2 * C * sizeof(float);
-    auto kernel = db ? layernorm_backward_kernel<E, true, COLS>
-                     : layernorm_backward_kernel<E, false, COLS>;
+    auto kernel = db ? layernorm_backward_kernel<E, true, CHUNKS>
+                     : layernorm_backward_kernel<E, false, CHUNKS>;
     if (shared > 48 * 1024)
         CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         (int)shared));
@@ -143,16 +189,19 @@ template <typename E>
 static void backward(float *dinp, const float *dres, float *dw, float *db, const operand *dout,
                      const float *inp, const float *w, const float *mean, const float *rstd, int N,
                      int C) {
-    static_assert(LN_MAX_C == 32 * WARP, "the widest instance below covers LN_MAX_C");
+    static_assert(LN_MAX_C == 8 * 4 * WARP, "the widest instance below covers LN_MAX_C");
     const E *d = (const E *)dout;
-    if (C <= 4 * WARP)
-        backward_cols<E, 4>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
-    else if (C <= 8 * WARP)
-        backward_cols<E, 8>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
-    else if (C <= 16 * WARP)
-        backward_cols<E, 16>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
+    int chunks = (C + 4 * WARP - 1) / (4 * WARP); /* the GPT's 384: 3 */
+    if (chunks == 1)
+        backward_chunks<E, 1>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
+    else if (chunks == 2)
+        backward_chunks<E, 2>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
+    else if (chunks == 3)
+        backward_chunks<E, 3>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
+    else if (chunks == 4)
+        backward_chunks<E, 4>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
     else
-        backward_cols<E, 32>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
+        backward_chunks<E, 8>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
 }
 
 extern "C" void layernorm_backward_cuda(float *dinp, const float *dresidual, float *dw, float *db,

@@ -152,9 +152,10 @@ END_TEST
 
 /* ------------------------------------------------------------ layernorm */
 
-/* Widths that reach each of the backward kernel's instances (4, 8, 16 and
- * 32 columns per lane). */
-static const int LAYERNORM_WIDTHS[] = {48, 200, 384, 600};
+/* Widths that reach each of the backward kernel's instances (1, 2, 3, 4 and
+ * 8 chunks of 4 columns per lane), and one that is not a multiple of 4
+ * (element-by-element loads). */
+static const int LAYERNORM_WIDTHS[] = {37, 48, 200, 384, 500, 600};
 
 START_TEST(test_layernorm_matches_cpu) {
     enum { N = 70 };
