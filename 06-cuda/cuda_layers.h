@@ -38,21 +38,33 @@ void embedding_forward_cuda(float *out, const int *idx, const float *wte, const 
 void embedding_backward_cuda(float *dwte, float *dwpe, float *onehot, float *dout,
                              const int *idx, int B, int T, int C, int V, float p, uint64_t seed);
 
-/* ---- layernorm.cu: chapter 04's layernorm_forward/backward ---- */
+/* ---- layernorm.cu: chapter 04's layernorm_forward/backward, with the
+ * residual add (04's residual_forward + dropout_forward) before it ---- */
 
-/* The widest row the backward kernel takes (it keeps a row in registers). */
+/* The widest row the kernels take (they keep a row in registers). */
 #define LN_MAX_C 1024
 bool layernorm_cuda_supported(int C);
 
+/* res (N,C) = x + dropout(y), then out (N,C) = layernorm(res) with its
+ * mean and rstd (N); y NULL: no residual add, out = layernorm(x) (res
+ * unused). The dropout keeps element i when hash(seed, i) >= p. */
+void residual_layernorm_forward_cuda(float *res, operand *out, float *mean, float *rstd,
+                                     const float *x, const operand *y, const float *w,
+                                     const float *b, int N, int C, float p, uint64_t seed);
+/* The same without the residual add: out = layernorm(inp). */
 void layernorm_forward_cuda(operand *out, float *mean, float *rstd, const float *inp,
                             const float *w, const float *b, int N, int C);
 /* dinp (N,C) = dresidual + the gradient through the layernorm (written;
  * dresidual NULL: zeros; dresidual == dinp: dinp +=, as on the CPU), so a
  * residual connection's gradient joins in without a copy first.
+ * dbranch (N,C) = dinp * the dropout mask of (p, seed) (written; NULL: not
+ * made): when inp was made by residual_layernorm_forward_cuda's add, the
+ * gradient into its dropped branch y (that of x is dinp itself).
  * dw (C) += ..., db (C) += ... (db may be NULL). */
-void layernorm_backward_cuda(float *dinp, const float *dresidual, float *dw, float *db,
-                             const operand *dout, const float *inp, const float *w,
-                             const float *mean, const float *rstd, int N, int C);
+void layernorm_backward_cuda(float *dinp, operand *dbranch, const float *dresidual, float *dw,
+                             float *db, const operand *dout, const float *inp, const float *w,
+                             const float *mean, const float *rstd, int N, int C, float p,
+                             uint64_t seed);
 
 /* ---- matmul.cu: chapter 02's linear_forward/backward, on cuBLAS ---- */
 
@@ -101,19 +113,12 @@ void attention_fused_backward_cuda(operand *dqkv, float *D, const operand *dout,
                                    const operand *out, const float *lse, const operand *qkv,
                                    int B, int T, int C, int NH, float p, uint64_t seed);
 
-/* ---- pointwise.cu: GELU (05), residual + dropout (04) ---- */
+/* ---- pointwise.cu: GELU (05) ---- */
 
 /* out (n) = gelu(inp), exact erf. */
 void gelu_forward_cuda(operand *out, const operand *inp, size_t n);
 /* dinp (n) = gelu'(inp) * dout (written). */
 void gelu_backward_cuda(operand *dinp, const operand *inp, const operand *dout, size_t n);
-/* out (n) = x + dropout(y). */
-void residual_dropout_forward_cuda(float *out, const float *x, const operand *y, size_t n,
-                                   float p, uint64_t seed);
-/* dy (n) = dout * mask (written): the gradient into the dropped branch
- * (the residual input's gradient is dout itself). */
-void residual_dropout_backward_cuda(operand *dy, const float *dout, size_t n, float p,
-                                    uint64_t seed);
 
 /* ---- crossentropy.cu: chapter 01's crossentropy_forward/backward ---- */
 

@@ -294,6 +294,25 @@ static void *create(const gpt_config *c, int max_B, const rng *init_rng, const r
 
 /* ---------------------------------------------------------------- forward */
 
+/* Each residual add is done by the kernel of the layernorm that reads its
+ * result (layernorm.cu): block l's second add, out = res_1 + ..., makes
+ * the next block's ln_1, or after the last block ln_f. This is where it
+ * goes. */
+typedef struct {
+    operand *out;
+    float *mean, *rstd;
+    const float *w;
+} layernorm_site;
+
+static layernorm_site next_layernorm(gpt_cuda *m, int l) {
+    if (l + 1 < m->cfg.n_layer) {
+        layer_acts *a = &m->acts[l + 1];
+        return (layernorm_site){a->ln_1, a->ln_1_mean, a->ln_1_rstd, m->w[l + 1].ln_1_w};
+    }
+    return (layernorm_site){m->ln_f, m->ln_f_mean, m->ln_f_rstd, m->ln_f_w};
+}
+
+/* Block l's forward from x; its ln_1 (of x) is already made. */
 static void block_forward_cuda(gpt_cuda *m, int l, const float *x, int B, int T) {
     const gpt_config *c = &m->cfg;
     const block_weights *w = &m->w[l];
@@ -301,7 +320,6 @@ static void block_forward_cuda(gpt_cuda *m, int l, const float *x, int B, int T)
     int N = B * T, C = c->n_embd, F = MLP_MULT * C;
     float p = m->training ? c->dropout : 0.0f;
     /* res_1 = x + dropout(c_proj(attention(c_attn(ln_1(x))))) */
-    layernorm_forward_cuda(a->ln_1, a->ln_1_mean, a->ln_1_rstd, x, w->ln_1_w, NULL, N, C);
     linear_forward_cuda(a->qkv, a->ln_1, W(m, w->attn_w), N, C, 3 * C);
     if (m->fused_attention)
         attention_fused_forward_cuda(a->heads, a->lse, a->qkv, B, T, C, c->n_head, p,
@@ -310,15 +328,18 @@ static void block_forward_cuda(gpt_cuda *m, int l, const float *x, int B, int T)
         attention_forward_cuda(a->heads, a->att, a->att_drop, a->qkv, &m->att, B, T, C,
                                c->n_head, p, site_seed(m, l, SITE_ATTENTION));
     linear_forward_cuda(m->tmp, a->heads, W(m, w->attn_proj_w), N, C, C);
-    residual_dropout_forward_cuda(a->res_1, x, m->tmp, (size_t)N * C, p,
-                                  site_seed(m, l, SITE_ATTN_RESIDUAL));
+    /* ... and ln_2(res_1), in the same kernel */
+    residual_layernorm_forward_cuda(a->res_1, a->ln_2, a->ln_2_mean, a->ln_2_rstd, x, m->tmp,
+                                    w->ln_2_w, NULL, N, C, p,
+                                    site_seed(m, l, SITE_ATTN_RESIDUAL));
     /* out = res_1 + dropout(mlp.c_proj(gelu(mlp.c_fc(ln_2(res_1))))) */
-    layernorm_forward_cuda(a->ln_2, a->ln_2_mean, a->ln_2_rstd, a->res_1, w->ln_2_w, NULL, N, C);
     linear_forward_cuda(a->fc, a->ln_2, W(m, w->fc_w), N, C, F);
     gelu_forward_cuda(a->fc_act, a->fc, (size_t)N * F);
     linear_forward_cuda(m->tmp, a->fc_act, W(m, w->mlp_proj_w), N, F, C);
-    residual_dropout_forward_cuda(a->out, a->res_1, m->tmp, (size_t)N * C, p,
-                                  site_seed(m, l, SITE_MLP_RESIDUAL));
+    /* ... and the next layernorm of out */
+    layernorm_site next = next_layernorm(m, l);
+    residual_layernorm_forward_cuda(a->out, next.out, next.mean, next.rstd, a->res_1, m->tmp,
+                                    next.w, NULL, N, C, p, site_seed(m, l, SITE_MLP_RESIDUAL));
 }
 
 static float forward(void *handle, const int *x, const int *targets, int B, int T) {
@@ -331,12 +352,14 @@ static float forward(void *handle, const int *x, const int *targets, int B, int 
         m->step_seed = rng_u64(gpt_dropout_rng(m->host));
     embedding_forward_cuda(m->x0, m->idx, m->wte, m->wpe, B, T, C,
                            m->training ? c->dropout : 0.0f, site_seed(m, 0, SITE_EMBEDDING));
+    layer_acts *first = &m->acts[0];
+    layernorm_forward_cuda(first->ln_1, first->ln_1_mean, first->ln_1_rstd, m->x0,
+                           m->w[0].ln_1_w, NULL, N, C);
     const float *h = m->x0;
-    for (int l = 0; l < c->n_layer; l++) {
+    for (int l = 0; l < c->n_layer; l++) { /* the last one makes ln_f too */
         block_forward_cuda(m, l, h, B, T);
         h = m->acts[l].out;
     }
-    layernorm_forward_cuda(m->ln_f, m->ln_f_mean, m->ln_f_rstd, h, m->ln_f_w, NULL, N, C);
     linear_forward_float_cuda(m->logits, m->ln_f, W(m, m->wte), N, C, V); /* the tied lm_head */
     if (!targets)
         return 0.0f;
@@ -347,8 +370,11 @@ static float forward(void *handle, const int *x, const int *targets, int B, int 
 
 /* ---------------------------------------------------------------- backward */
 
-/* dx = d loss / d x for block l, given dout = d loss / d out; parameter
- * gradients accumulate into m->g[l]. Mirrors block_backward (04). */
+/* dx = d loss / d x for block l, given dout = d loss / d out, and m->dtmp =
+ * the gradient of out's dropped branch (the layernorm backward after this
+ * block made it, with dout); parameter gradients accumulate into m->g[l].
+ * Before returning it leaves in m->dtmp the gradient of x's dropped branch
+ * (block l - 1's), made with dx. Mirrors block_backward (04). */
 static void block_backward_cuda(gpt_cuda *m, int l, float *dx, const float *dout, const float *x,
                                 int B, int T) {
     const gpt_config *c = &m->cfg;
@@ -356,19 +382,18 @@ static void block_backward_cuda(gpt_cuda *m, int l, float *dx, const float *dout
     const block_weights *g = &m->g[l];
     const layer_acts *a = &m->acts[l];
     int N = B * T, C = c->n_embd, F = MLP_MULT * C;
-    size_t NC = (size_t)N * C;
     float p = m->training ? c->dropout : 0.0f;
     /* out = res_1 + dropout(mlp_proj(gelu(fc(ln_2(res_1))))) */
-    residual_dropout_backward_cuda(m->dtmp, dout, NC, p, site_seed(m, l, SITE_MLP_RESIDUAL));
     linear_backward_cuda(m->dfc_act, g->mlp_proj_w, m->dtmp, a->fc_act, W(m, w->mlp_proj_w), N,
                          F, C);
     gelu_backward_cuda(m->dfc, a->fc, m->dfc_act, (size_t)N * F);
     linear_backward_cuda(m->dln, g->fc_w, m->dfc, a->ln_2, W(m, w->fc_w), N, C, F);
-    /* dres = dout (the residual path passes it straight through) + through ln_2 */
-    layernorm_backward_cuda(m->dres, dout, g->ln_2_w, NULL, m->dln, a->res_1, w->ln_2_w,
-                            a->ln_2_mean, a->ln_2_rstd, N, C);
+    /* dres = dout (the residual path passes it straight through) + through
+     * ln_2; dtmp = dres through res_1's dropout */
+    layernorm_backward_cuda(m->dres, m->dtmp, dout, g->ln_2_w, NULL, m->dln, a->res_1, w->ln_2_w,
+                            a->ln_2_mean, a->ln_2_rstd, N, C, p,
+                            site_seed(m, l, SITE_ATTN_RESIDUAL));
     /* res_1 = x + dropout(c_proj(attention(c_attn(ln_1(x))))) */
-    residual_dropout_backward_cuda(m->dtmp, m->dres, NC, p, site_seed(m, l, SITE_ATTN_RESIDUAL));
     linear_backward_cuda(m->dheads, g->attn_proj_w, m->dtmp, a->heads, W(m, w->attn_proj_w), N,
                          C, C);
     if (m->fused_attention)
@@ -378,26 +403,32 @@ static void block_backward_cuda(gpt_cuda *m, int l, float *dx, const float *dout
         attention_backward_cuda(m->dqkv, m->dheads, a->att, a->att_drop, a->qkv, &m->att, B, T,
                                 C, c->n_head, p, site_seed(m, l, SITE_ATTENTION));
     linear_backward_cuda(m->dln, g->attn_w, m->dqkv, a->ln_1, W(m, w->attn_w), N, C, 3 * C);
-    layernorm_backward_cuda(dx, m->dres, g->ln_1_w, NULL, m->dln, x, w->ln_1_w, a->ln_1_mean,
-                            a->ln_1_rstd, N, C);
+    /* dx = dres + through ln_1; x is block l - 1's out, whose branch's
+     * gradient is dx through its dropout (block 0's x: the embeddings) */
+    layernorm_backward_cuda(dx, l > 0 ? m->dtmp : NULL, m->dres, g->ln_1_w, NULL, m->dln, x,
+                            w->ln_1_w, a->ln_1_mean, a->ln_1_rstd, N, C, p,
+                            l > 0 ? site_seed(m, l - 1, SITE_MLP_RESIDUAL) : 0);
 }
 
 static void backward(void *handle) {
     gpt_cuda *m = handle;
     const gpt_config *c = &m->cfg;
     int B = m->B, T = m->T, N = B * T, C = c->n_embd, V = c->vocab_size, L = c->n_layer;
+    float p = m->training ? c->dropout : 0.0f;
     crossentropy_backward_cuda(m->dlogits, m->probs, m->targets, N, V);
     linear_backward_cuda(m->dln_f, m->dwte, m->dlogits, m->ln_f, W(m, m->wte), N, C, V);
-    layernorm_backward_cuda(m->dx, NULL, m->dln_f_w, NULL, m->dln_f, m->acts[L - 1].out,
-                            m->ln_f_w, m->ln_f_mean, m->ln_f_rstd, N, C);
+    /* ln_f's input is the last block's out: its branch's gradient too */
+    layernorm_backward_cuda(m->dx, m->dtmp, NULL, m->dln_f_w, NULL, m->dln_f, m->acts[L - 1].out,
+                            m->ln_f_w, m->ln_f_mean, m->ln_f_rstd, N, C, p,
+                            site_seed(m, L - 1, SITE_MLP_RESIDUAL));
     for (int l = L - 1; l >= 0; l--) {
         const float *x = l > 0 ? m->acts[l - 1].out : m->x0;
         block_backward_cuda(m, l, m->dx_prev, m->dx, x, B, T);
         float *swap = m->dx;
         m->dx = m->dx_prev, m->dx_prev = swap;
     }
-    embedding_backward_cuda(m->dwte, m->dwpe, m->onehot, m->dx, m->idx, B, T, C, V,
-                            m->training ? c->dropout : 0.0f, site_seed(m, 0, SITE_EMBEDDING));
+    embedding_backward_cuda(m->dwte, m->dwpe, m->onehot, m->dx, m->idx, B, T, C, V, p,
+                            site_seed(m, 0, SITE_EMBEDDING));
 }
 
 /* ---------------------------------------------------------------- training */

@@ -1,75 +1,40 @@
 /*
  * layernorm.cu - layer normalisation on the GPU (mirrors chapter 04's
- * layernorm_forward/backward).
+ * layernorm_forward/backward), fused with the residual add before it
+ * (04's residual_forward + dropout_forward on the branch).
  *
- * One warp (32 threads) per row: each lane reads every 32nd element, so a
- * warp's loads are consecutive floats (coalesced), and the row's sums are
+ * Every layernorm of the GPT reads the residual stream right after a
+ * residual add wrote it: res = x + dropout(branch), then layernorm(res).
+ * Done apart, res is written, read back, and read again by the backward
+ * pass's dropout. Done here in one kernel, the row is in registers when it
+ * is made: it is written once (the backward pass needs it) and normalised
+ * at once. The backward pass likewise makes the residual stream's gradient
+ * and, from the same registers, the dropped branch's gradient.
+ *
+ * One warp (32 threads) per row. Lane l owns chunks of 4 columns, 4l..4l+3,
+ * 4l+128..4l+131, ...: a chunk is one wide load per array (when C is a
+ * multiple of 4, so that rows start 16-byte aligned; otherwise one element
+ * at a time), and all of a row's loads are issued before the first sum
+ * needs them, so each warp has many bytes in flight: these kernels move
+ * whole arrays and are limited by memory bandwidth. A row's sums are
  * finished with warp shuffles, without shared memory or __syncthreads.
- * The backward's weight gradient sums over all N rows: in registers, then
- * across a block's warps, so only one atomic add per column per block
- * reaches global memory.
+ * The number of chunks per lane is a template argument (arrays indexed by
+ * unrolled-loop constants stay in registers): the smallest instance that
+ * covers C.
+ *
+ * The residual dropout draws dropout_scale(seed, i, p) for element i of
+ * the (N,C) array, in the forward and again in the backward pass: no mask
+ * is stored.
  */
 #include "cuda_internal.cuh"
 #include "cuda_layers.h"
 
-#define LN_EPS 1e-5f          /* as LAYERNORM_EPS in 04-block/layernorm.h */
+#define LN_EPS 1e-5f /* as LAYERNORM_EPS in 04-block/layernorm.h */
 #define WARPS_PER_BLOCK 8
-#define ROWS_PER_WARP 4       /* backward: rows each warp handles in turn */
+#define MAX_CHUNKS 8
+static_assert(LN_MAX_C == MAX_CHUNKS * 4 * WARP, "the widest instance covers LN_MAX_C");
 
-template <typename E>
-__global__ void layernorm_forward_kernel(E *out, float *mean, float *rstd, const float *inp,
-                                         const float *w, const float *b, int N, int C) {
-    int row = blockIdx.x * WARPS_PER_BLOCK + threadIdx.x / WARP, lane = threadIdx.x % WARP;
-    if (row >= N)
-        return;
-    const float *x = inp + (size_t)row * C;
-    float sum = 0.0f;
-    for (int c = lane; c < C; c += WARP)
-        sum += x[c];
-    float m = warp_sum(sum) / C;
-    float var = 0.0f;
-    for (int c = lane; c < C; c += WARP)
-        var += (x[c] - m) * (x[c] - m);
-    float s = rsqrtf(warp_sum(var) / C + LN_EPS);
-    E *o = out + (size_t)row * C;
-    for (int c = lane; c < C; c += WARP)
-        store(o + c, (x[c] - m) * s * w[c] + (b ? b[c] : 0.0f));
-    if (lane == 0) {
-        mean[row] = m;
-        rstd[row] = s;
-    }
-}
-
-template <typename E>
-static void forward(operand *out, float *mean, float *rstd, const float *inp, const float *w,
-                    const float *b, int N, int C) {
-    layernorm_forward_kernel<<<blocks_for((size_t)N, WARPS_PER_BLOCK), WARPS_PER_BLOCK * WARP>>>(
-        (E *)out, mean, rstd, inp, w, b, N, C);
-    LAUNCH_CHECK();
-}
-
-extern "C" void layernorm_forward_cuda(operand *out, float *mean, float *rstd, const float *inp,
-                                       const float *w, const float *b, int N, int C) {
-    FOR_OPERANDS(forward, out, mean, rstd, inp, w, b, N, C);
-}
-
-/* With xhat = (x - mean) * rstd and g = dout * w:
- *   dinp = dres + rstd * (g - mean(g) - xhat * mean(g * xhat))
- *   dw += dout * xhat, db += dout (summed over rows)
- * One warp per row again, but a row is read once: it stays in registers
- * between the two sums and the output. Lane l owns chunks of 4 columns,
- * 4l..4l+3, 4l+128..4l+131, ...; a chunk is one wide load per array (when
- * C is a multiple of 4, so that rows start 16-byte aligned; otherwise one
- * element at a time), and all of a row's loads are issued before the first
- * sum needs them, so each warp has many bytes in flight: this kernel moves
- * four arrays and is limited by memory bandwidth. The number of chunks per
- * lane is a template argument (arrays indexed by unrolled-loop constants
- * stay in registers), the smallest instance that covers C.
- * A warp takes ROWS_PER_WARP rows in turn and keeps its dw and db sums in
- * registers across them; at the end the block's warps add their sums in
- * shared memory, in a fixed order, and one atomic add per column and block
- * goes to memory. The GPT's layernorms have no bias: with_bias = false
- * leaves db's registers out. */
+/* ---------------------------------------------------------------- chunks */
 
 /* The first of the 4 columns of lane's chunk k. */
 __device__ inline int chunk_col(int lane, int k) { return 4 * (lane + WARP * k); }
@@ -85,26 +50,143 @@ template <typename T> __device__ inline void load_chunk(float v[4], const T *row
     }
 }
 
-__device__ inline void store_chunk(float *row, const float v[4], int c, int C) {
+template <typename T>
+__device__ inline void store_chunk(T *row, const float v[4], int c, int C) {
     if (C % 4 == 0) {
         if (c < C)
             store4(row + c, make_float4(v[0], v[1], v[2], v[3]));
     } else {
         for (int j = 0; j < 4 && c + j < C; j++)
-            row[c + j] = v[j];
+            store(row + c + j, v[j]);
     }
 }
 
+/* The residual dropout's multiplier of element i (1 when p = 0). */
+__device__ inline float residual_keep(uint64_t seed, size_t i, float p) {
+    return p > 0.0f ? dropout_scale(seed, i, p) : 1.0f;
+}
+
+/* The smallest instance (1, 2, 3, 4 or 8 chunks per lane) for C columns:
+ * the GPT's 384 takes 3. */
+static int chunks_for(int C) {
+    int chunks = (C + 4 * WARP - 1) / (4 * WARP);
+    return chunks <= 4 ? chunks : MAX_CHUNKS;
+}
+
+/* Calls launcher<E, CHUNKS> for the instance that covers C. */
+#define FOR_CHUNKS(launcher, E, C, ...)                                                         \
+    switch (chunks_for(C)) {                                                                   \
+    case 1: launcher<E, 1>(__VA_ARGS__); break;                                                \
+    case 2: launcher<E, 2>(__VA_ARGS__); break;                                                \
+    case 3: launcher<E, 3>(__VA_ARGS__); break;                                                \
+    case 4: launcher<E, 4>(__VA_ARGS__); break;                                                \
+    default: launcher<E, MAX_CHUNKS>(__VA_ARGS__); break;                                      \
+    }
+
+/* ---------------------------------------------------------------- forward */
+
+/* res = x + dropout(y) (y NULL: res = x, not written), out = (res - mean)
+ * * rstd * w + b. */
+template <typename E, int CHUNKS>
+__global__ void layernorm_forward_kernel(float *res, E *out, float *mean, float *rstd,
+                                         const float *x, const E *y, const float *w,
+                                         const float *b, int N, int C, float p, uint64_t seed) {
+    enum { COLS = 4 * CHUNKS }; /* columns per lane */
+    int row = blockIdx.x * WARPS_PER_BLOCK + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    if (row >= N)
+        return;
+    size_t at = (size_t)row * C;
+    float v[COLS], sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < CHUNKS; k++) {
+        int c = chunk_col(lane, k);
+        load_chunk(v + 4 * k, x + at, c, C);
+        if (y) {
+            float branch[4];
+            load_chunk(branch, y + at, c, C);
+            for (int j = 0; j < 4; j++)
+                v[4 * k + j] += branch[j] * residual_keep(seed, at + c + j, p);
+            store_chunk(res + at, v + 4 * k, c, C);
+        }
+        for (int j = 0; j < 4; j++)
+            sum += v[4 * k + j]; /* (zeros past C) */
+    }
+    float m = warp_sum(sum) / C, var = 0.0f;
+#pragma unroll
+    for (int k = 0; k < CHUNKS; k++)
+        for (int j = 0; j < 4; j++)
+            if (chunk_col(lane, k) + j < C)
+                var += (v[4 * k + j] - m) * (v[4 * k + j] - m);
+    float s = rsqrtf(warp_sum(var) / C + LN_EPS);
+#pragma unroll
+    for (int k = 0; k < CHUNKS; k++) {
+        int c = chunk_col(lane, k);
+        float wc[4], bc[4] = {0.0f, 0.0f, 0.0f, 0.0f}, o[4];
+        load_chunk(wc, w, c, C);
+        if (b)
+            load_chunk(bc, b, c, C);
+        for (int j = 0; j < 4; j++)
+            o[j] = (v[4 * k + j] - m) * s * wc[j] + bc[j];
+        store_chunk(out + at, o, c, C);
+    }
+    if (lane == 0) {
+        mean[row] = m;
+        rstd[row] = s;
+    }
+}
+
+template <typename E, int CHUNKS>
+static void forward_chunks(float *res, operand *out, float *mean, float *rstd, const float *x,
+                           const operand *y, const float *w, const float *b, int N, int C,
+                           float p, uint64_t seed) {
+    layernorm_forward_kernel<E, CHUNKS>
+        <<<blocks_for((size_t)N, WARPS_PER_BLOCK), WARPS_PER_BLOCK * WARP>>>(
+            res, (E *)out, mean, rstd, x, (const E *)y, w, b, N, C, p, seed);
+    LAUNCH_CHECK();
+}
+
+template <typename E>
+static void forward(float *res, operand *out, float *mean, float *rstd, const float *x,
+                    const operand *y, const float *w, const float *b, int N, int C, float p,
+                    uint64_t seed) {
+    FOR_CHUNKS(forward_chunks, E, C, res, out, mean, rstd, x, y, w, b, N, C, p, seed);
+}
+
+extern "C" void residual_layernorm_forward_cuda(float *res, operand *out, float *mean,
+                                                float *rstd, const float *x, const operand *y,
+                                                const float *w, const float *b, int N, int C,
+                                                float p, uint64_t seed) {
+    FOR_OPERANDS(forward, res, out, mean, rstd, x, y, w, b, N, C, p, seed);
+}
+
+extern "C" void layernorm_forward_cuda(operand *out, float *mean, float *rstd, const float *inp,
+                                       const float *w, const float *b, int N, int C) {
+    residual_layernorm_forward_cuda(NULL, out, mean, rstd, inp, NULL, w, b, N, C, 0.0f, 0);
+}
+
+/* ---------------------------------------------------------------- backward */
+
+/* With xhat = (x - mean) * rstd and g = dout * w:
+ *   dinp = dres + rstd * (g - mean(g) - xhat * mean(g * xhat))
+ *   dbranch = dinp * the residual dropout's mask (if wanted)
+ *   dw += dout * xhat, db += dout (summed over rows)
+ * The weight gradient sums over all N rows. So the grid is only as large
+ * as the GPU holds at once, each warp takes every (total warps)-th row and
+ * keeps its dw and db sums in registers across them; at the end the
+ * block's warps add their sums in shared memory, in a fixed order, and
+ * one atomic add per column and block goes to memory. The GPT's
+ * layernorms have no bias: with_bias = false leaves db's registers out. */
 template <typename E, bool with_bias, int CHUNKS>
-__global__ void layernorm_backward_kernel(float *dinp, const float *dres, float *dw, float *db,
-                                          const E *dout, const float *inp, const float *w,
-                                          const float *mean, const float *rstd, int N, int C) {
+__global__ void layernorm_backward_kernel(float *dinp, E *dbranch, const float *dres, float *dw,
+                                          float *db, const E *dout, const float *inp,
+                                          const float *w, const float *mean, const float *rstd,
+                                          int N, int C, float p, uint64_t seed) {
     extern __shared__ float shared[]; /* per warp: dw partial (C), db partial (C) */
-    enum { COLS = 4 * CHUNKS };       /* columns per lane */
+    enum { COLS = 4 * CHUNKS };
     int warp = threadIdx.x / WARP, lane = threadIdx.x % WARP;
     float dw_sum[COLS] = {0}, db_sum[COLS] = {0};
-    int first = (blockIdx.x * WARPS_PER_BLOCK + warp) * ROWS_PER_WARP;
-    for (int row = first; row < first + ROWS_PER_WARP && row < N; row++) {
+    for (int row = blockIdx.x * WARPS_PER_BLOCK + warp; row < N;
+         row += gridDim.x * WARPS_PER_BLOCK) {
         size_t at = (size_t)row * C;
         float m = mean[row], s = rstd[row];
         float xhat[COLS], d[COLS], r[COLS], wc[4];
@@ -141,6 +223,11 @@ __global__ void layernorm_backward_kernel(float *dinp, const float *dres, float 
                     db_sum[i] += d[i];
             }
             store_chunk(dinp + at, dx, c, C);
+            if (dbranch) {
+                for (int j = 0; j < 4; j++)
+                    dx[j] *= residual_keep(seed, at + c + j, p);
+                store_chunk(dbranch + at, dx, c, C);
+            }
         }
     }
     float *part = shared + (size_t)warp * 2 * C;
@@ -169,43 +256,48 @@ __global__ void layernorm_backward_kernel(float *dinp, const float *dres, float 
 
 extern "C" bool layernorm_cuda_supported(int C) { return C > 0 && C <= LN_MAX_C; }
 
+/* As many blocks as the GPU runs at once (or fewer, if N is small). */
+static unsigned resident_blocks(const void *kernel, int threads, size_t shared, int N) {
+    static int sms;
+    if (!sms)
+        CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    int per_sm = 0;
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, shared));
+    unsigned most = (unsigned)(per_sm > 0 ? per_sm : 1) * (unsigned)sms;
+    unsigned needed = blocks_for((size_t)N, WARPS_PER_BLOCK);
+    return needed < most ? needed : most;
+}
+
 template <typename E, int CHUNKS>
-static void backward_chunks(float *dinp, const float *dres, float *dw, float *db, const E *dout,
-                          const float *inp, const float *w, const float *mean, const float *rstd,
-                          int N, int C) {
-    unsigned blocks = blocks_for((size_t)N, WARPS_PER_BLOCK * ROWS_PER_WARP);
+static void backward_chunks(float *dinp, operand *dbranch, const float *dres, float *dw,
+                            float *db, const operand *dout, const float *inp, const float *w,
+                            const float *mean, const float *rstd, int N, int C, float p,
+                            uint64_t seed) {
     size_t shared = (size_t)WARPS_PER_BLOCK * 2 * C * sizeof(float);
     auto kernel = db ? layernorm_backward_kernel<E, true, CHUNKS>
                      : layernorm_backward_kernel<E, false, CHUNKS>;
     if (shared > 48 * 1024)
         CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         (int)shared));
-    kernel<<<blocks, WARPS_PER_BLOCK * WARP, shared>>>(dinp, dres, dw, db, dout, inp, w, mean,
-                                                       rstd, N, C);
+    int threads = WARPS_PER_BLOCK * WARP;
+    kernel<<<resident_blocks((const void *)kernel, threads, shared, N), threads, shared>>>(
+        dinp, (E *)dbranch, dres, dw, db, (const E *)dout, inp, w, mean, rstd, N, C, p, seed);
     LAUNCH_CHECK();
 }
 
 template <typename E>
-static void backward(float *dinp, const float *dres, float *dw, float *db, const operand *dout,
-                     const float *inp, const float *w, const float *mean, const float *rstd, int N,
-                     int C) {
-    static_assert(LN_MAX_C == 8 * 4 * WARP, "the widest instance below covers LN_MAX_C");
-    const E *d = (const E *)dout;
-    int chunks = (C + 4 * WARP - 1) / (4 * WARP); /* the GPT's 384: 3 */
-    if (chunks == 1)
-        backward_chunks<E, 1>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
-    else if (chunks == 2)
-        backward_chunks<E, 2>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
-    else if (chunks == 3)
-        backward_chunks<E, 3>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
-    else if (chunks == 4)
-        backward_chunks<E, 4>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
-    else
-        backward_chunks<E, 8>(dinp, dres, dw, db, d, inp, w, mean, rstd, N, C);
+static void backward(float *dinp, operand *dbranch, const float *dres, float *dw, float *db,
+                     const operand *dout, const float *inp, const float *w, const float *mean,
+                     const float *rstd, int N, int C, float p, uint64_t seed) {
+    FOR_CHUNKS(backward_chunks, E, C, dinp, dbranch, dres, dw, db, dout, inp, w, mean, rstd, N,
+               C, p, seed);
 }
 
-extern "C" void layernorm_backward_cuda(float *dinp, const float *dresidual, float *dw, float *db,
-                                        const operand *dout, const float *inp, const float *w,
-                                        const float *mean, const float *rstd, int N, int C) {
-    FOR_OPERANDS(backward, dinp, dresidual, dw, db, dout, inp, w, mean, rstd, N, C);
+extern "C" void layernorm_backward_cuda(float *dinp, operand *dbranch, const float *dresidual,
+                                        float *dw, float *db, const operand *dout,
+                                        const float *inp, const float *w, const float *mean,
+                                        const float *rstd, int N, int C, float p,
+                                        uint64_t seed) {
+    FOR_OPERANDS(backward, dinp, dbranch, dresidual, dw, db, dout, inp, w, mean, rstd, N, C, p,
+                 seed);
 }

@@ -1,8 +1,8 @@
 /*
- * pointwise.cu - the elementwise layers: GELU (mirrors 05's gelu_forward/
- * backward, with CUDA's own fast erff and expf) and the residual add with
- * dropout on the branch (04's residual_forward + dropout_forward, fused so
- * that the branch's output is read once and never written back).
+ * pointwise.cu - the elementwise layer: GELU (mirrors 05's gelu_forward/
+ * backward, with CUDA's own fast erff and expf). (The other elementwise
+ * layers, the residual adds and their dropout, are fused into the
+ * layernorms that read their output: layernorm.cu.)
  *
  * These kernels do a few operations per element and are limited by memory
  * bandwidth, so each thread moves 4 consecutive elements with one wide
@@ -74,67 +74,4 @@ extern "C" void gelu_forward_cuda(operand *out, const operand *inp, size_t n) {
 extern "C" void gelu_backward_cuda(operand *dinp, const operand *inp, const operand *dout,
                                    size_t n) {
     FOR_OPERANDS(gelu_backward, dinp, inp, dout, n);
-}
-
-/* The dropout multipliers of elements i..i+3 (all 1 when p = 0). */
-__device__ inline float4 dropout4(uint64_t seed, size_t i, float p) {
-    if (p == 0.0f)
-        return make_float4(1.0f, 1.0f, 1.0f, 1.0f);
-    return make_float4(dropout_scale(seed, i, p), dropout_scale(seed, i + 1, p),
-                       dropout_scale(seed, i + 2, p), dropout_scale(seed, i + 3, p));
-}
-
-__device__ inline float dropout1(uint64_t seed, size_t i, float p) {
-    return p > 0.0f ? dropout_scale(seed, i, p) : 1.0f;
-}
-
-template <typename E>
-__global__ void residual_dropout_forward_kernel(float *out, const float *x, const E *y, size_t n,
-                                                float p, uint64_t seed) {
-    size_t i = first_of_quad();
-    if (i + 4 <= n) {
-        float4 a = load4(x + i), b = load4(y + i), m = dropout4(seed, i, p);
-        store4(out + i, make_float4(a.x + b.x * m.x, a.y + b.y * m.y, a.z + b.z * m.z,
-                                    a.w + b.w * m.w));
-    } else {
-        for (; i < n; i++)
-            out[i] = x[i] + load(y + i) * dropout1(seed, i, p);
-    }
-}
-
-template <typename E>
-__global__ void residual_dropout_backward_kernel(E *dy, const float *dout, size_t n, float p,
-                                                 uint64_t seed) {
-    size_t i = first_of_quad();
-    if (i + 4 <= n) {
-        float4 d = load4(dout + i), m = dropout4(seed, i, p);
-        store4(dy + i, make_float4(d.x * m.x, d.y * m.y, d.z * m.z, d.w * m.w));
-    } else {
-        for (; i < n; i++)
-            store(dy + i, dout[i] * dropout1(seed, i, p));
-    }
-}
-
-template <typename E>
-static void residual_forward(float *out, const float *x, const operand *y, size_t n, float p,
-                             uint64_t seed) {
-    residual_dropout_forward_kernel<<<quad_blocks(n), BLOCK_THREADS>>>(out, x, (const E *)y, n, p,
-                                                                       seed);
-    LAUNCH_CHECK();
-}
-
-template <typename E>
-static void residual_backward(operand *dy, const float *dout, size_t n, float p, uint64_t seed) {
-    residual_dropout_backward_kernel<<<quad_blocks(n), BLOCK_THREADS>>>((E *)dy, dout, n, p, seed);
-    LAUNCH_CHECK();
-}
-
-extern "C" void residual_dropout_forward_cuda(float *out, const float *x, const operand *y,
-                                              size_t n, float p, uint64_t seed) {
-    FOR_OPERANDS(residual_forward, out, x, y, n, p, seed);
-}
-
-extern "C" void residual_dropout_backward_cuda(operand *dy, const float *dout, size_t n, float p,
-                                               uint64_t seed) {
-    FOR_OPERANDS(residual_backward, dy, dout, n, p, seed);
 }

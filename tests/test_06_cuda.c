@@ -170,8 +170,8 @@ START_TEST(test_layernorm_matches_cpu) {
     layernorm_backward(ref_dinp, ref_dw, NULL, dout.host, inp.host, w.host, mean.host, rstd.host,
                        N, C);
     layernorm_forward_cuda(out.dev, mean.dev, rstd.dev, inp.dev, w.dev, NULL, N, C);
-    layernorm_backward_cuda(dinp.dev, dinp.dev, dw.dev, NULL, dout.dev, inp.dev, w.dev, mean.dev,
-                            rstd.dev, N, C); /* dinp += */
+    layernorm_backward_cuda(dinp.dev, NULL, dinp.dev, dw.dev, NULL, dout.dev, inp.dev, w.dev,
+                            mean.dev, rstd.dev, N, C, 0.0f, 0); /* dinp += */
     ck_assert_float_lt(device_vs(&out, out.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&mean, mean.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&rstd, rstd.host), FP32_TOL);
@@ -367,40 +367,55 @@ START_TEST(test_gelu_matches_cpu) {
 }
 END_TEST
 
-START_TEST(test_residual_dropout) {
-    enum { N = 100000 };
+/* The residual add fused into the layernorm after it: res = x + dropout(y)
+ * and layernorm(res); the backward pass's branch gradient dy = dres * mask
+ * drops the same elements. */
+START_TEST(test_residual_layernorm) {
+    enum { N = 250, C = 400 };
+    const int n = N * C;
     const float p = 0.25f;
-    pair x = random_pair(N, 1.0f), y = random_pair(N, 1.0f), dout = random_pair(N, 1.0f);
-    pair out = poisoned_pair(N), dy = poisoned_pair(N);
-    /* p = 0: exactly x + y, and the gradient passes unchanged */
-    residual_dropout_forward_cuda(out.dev, x.dev, y.dev, N, 0.0f, 1);
-    residual_dropout_backward_cuda(dy.dev, dout.dev, N, 0.0f, 1);
-    float *sum = malloc(N * sizeof(float));
-    for (int i = 0; i < N; i++)
+    pair x = random_pair(n, 1.0f), y = random_pair(n, 1.0f), w = random_pair(C, 1.0f);
+    pair dout = random_pair(n, 1.0f), res = poisoned_pair(n), out = poisoned_pair(n);
+    pair mean = poisoned_pair(N), rstd = poisoned_pair(N), dres = poisoned_pair(n);
+    pair dy = poisoned_pair(n), dw = random_pair(C, 0.1f);
+    float *ref_out = malloc(n * sizeof(float)), *ref_mean = malloc(N * sizeof(float));
+    float *ref_rstd = malloc(N * sizeof(float));
+    /* p = 0: res is exactly x + y, out its layernorm, dy is dres */
+    residual_layernorm_forward_cuda(res.dev, out.dev, mean.dev, rstd.dev, x.dev, y.dev, w.dev,
+                                    NULL, N, C, 0.0f, 1);
+    float *sum = malloc(n * sizeof(float));
+    for (int i = 0; i < n; i++)
         sum[i] = x.host[i] + y.host[i];
-    ck_assert_float_eq(device_vs(&out, sum), 0.0f);
-    ck_assert_float_eq(device_vs(&dy, dout.host), 0.0f);
-    /* p > 0: about 1-p kept, scaled by 1/(1-p); the backward pass drops the
-     * same elements */
-    residual_dropout_forward_cuda(out.dev, x.dev, y.dev, N, p, 42);
-    residual_dropout_backward_cuda(dy.dev, dout.dev, N, p, 42);
-    float *o = malloc(N * sizeof(float)), *d = malloc(N * sizeof(float));
-    dev_download(o, out.dev, N);
-    dev_download(d, dy.dev, N);
+    ck_assert_float_eq(device_vs(&res, sum), 0.0f);
+    layernorm_forward(ref_out, ref_mean, ref_rstd, sum, w.host, NULL, N, C);
+    ck_assert_float_lt(device_vs(&out, ref_out), FP32_TOL);
+    layernorm_backward_cuda(dres.dev, dy.dev, NULL, dw.dev, NULL, dout.dev, res.dev, w.dev,
+                            mean.dev, rstd.dev, N, C, 0.0f, 1);
+    float *d = malloc(n * sizeof(float));
+    dev_download(d, dres.dev, n);
+    ck_assert_float_eq(device_vs(&dy, d), 0.0f);
+    /* p > 0: about 1 - p of y kept, scaled by 1 / (1 - p); the backward
+     * pass keeps the same elements */
+    residual_layernorm_forward_cuda(res.dev, out.dev, mean.dev, rstd.dev, x.dev, y.dev, w.dev,
+                                    NULL, N, C, p, 42);
+    layernorm_backward_cuda(dres.dev, dy.dev, NULL, dw.dev, NULL, dout.dev, res.dev, w.dev,
+                            mean.dev, rstd.dev, N, C, p, 42);
+    float *r = malloc(n * sizeof(float)), *branch = malloc(n * sizeof(float));
+    dev_download(r, res.dev, n);
+    dev_download(d, dres.dev, n);
+    dev_download(branch, dy.dev, n);
     int kept = 0;
-    for (int i = 0; i < N; i++) {
-        bool keep = d[i] != 0.0f;
+    for (int i = 0; i < n; i++) {
+        bool keep = r[i] != x.host[i];
         kept += keep;
-        float expect = x.host[i] + (keep ? y.host[i] / (1.0f - p) : 0.0f);
-        ck_assert_float_eq_tol(o[i], expect, 1e-5f);
-        if (keep)
-            ck_assert_float_eq_tol(d[i], dout.host[i] / (1.0f - p), 1e-5f);
+        ck_assert_float_eq_tol(r[i], x.host[i] + (keep ? y.host[i] / (1.0f - p) : 0.0f), 1e-5f);
+        ck_assert_float_eq_tol(branch[i], keep ? d[i] / (1.0f - p) : 0.0f, 1e-5f);
     }
-    ck_assert_double_eq_tol((double)kept / N, 1.0 - p, 0.01);
-    free(sum);
-    free(o);
-    free(d);
-    pair all[] = {x, y, dout, out, dy};
+    ck_assert_double_eq_tol((double)kept / n, 1.0 - p, 0.01);
+    layernorm_forward(ref_out, ref_mean, ref_rstd, r, w.host, NULL, N, C);
+    ck_assert_float_lt(device_vs(&out, ref_out), FP32_TOL);
+    free(ref_out), free(ref_mean), free(ref_rstd), free(sum), free(d), free(r), free(branch);
+    pair all[] = {x, y, w, dout, res, out, mean, rstd, dres, dy, dw};
     free_pairs(all, sizeof all / sizeof all[0]);
 }
 END_TEST
@@ -642,7 +657,7 @@ static Suite *cuda_suite(void) {
     tcase_add_test(tc, test_fused_attention_dropout_matches_unfused);
     tcase_add_test(tc, test_fused_attention_is_causal);
     tcase_add_test(tc, test_gelu_matches_cpu);
-    tcase_add_test(tc, test_residual_dropout);
+    tcase_add_test(tc, test_residual_layernorm);
     tcase_add_test(tc, test_embedding_matches_cpu);
     tcase_add_test(tc, test_crossentropy_matches_cpu);
     tcase_add_test(tc, test_adamw_and_clipping_match_cpu);
