@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
         ;;
     bench)
         GPT_CUDA=$DIR/06-cuda/gpt-cuda PEER=$DIR/peer/torch_ref.py BENCH_DATA=$DATA \
-            06-cuda/bench.sh 2>&1 | tee "$OUT/bench.log"
+            06-cuda/bench.sh 2>&1 | tee -a "$OUT/bench.log"
         ;;
     profile) # one step's kernels, timed by Nsight Compute (clocks left alone)
         precision=$1
