@@ -176,18 +176,41 @@ __device__ inline uint4 load8(const float *p) {
                       pack_bf16(y.z, y.w));
 }
 
-/* Rows t0..t0+63 of one head's 64 columns of an operand as a bf16 tile;
- * `src` is the head's first column in row 0, rows are `width` elements
- * apart; rows at or past T are zeros. 16 bytes per thread and step. */
-template <typename E>
-__device__ void load_tile(bf16 *dst, const E *src, int t0, int T, int width) {
-    for (int i = threadIdx.x; i < TILE * HS / 8; i += FUSED_THREADS) {
-        int r = i / (HS / 8), c = 8 * (i % (HS / 8));
-        uint4 x = make_uint4(0, 0, 0, 0);
-        if (t0 + r < T)
-            x = load8(src + (size_t)(t0 + r) * width + c);
-        *(uint4 *)(dst + r * LDH + c) = x;
-    }
+/* A tile to load: rows t0..t0+63 of one head's 64 columns of an operand,
+ * into dst (a bf16 tile in shared memory); `src` is the head's first
+ * column in row 0, rows are `width` elements apart. */
+template <typename E> struct tile_load {
+    bf16 *dst;
+    const E *src;
+    int width;
+};
+
+/* Load N tiles at once, rows at or past T as zeros. Each thread moves 16
+ * bytes per step, and issues all its loads before its first store to
+ * shared memory: the loads wait for memory together, once, instead of one
+ * after the other (a load cannot be moved past a store the compiler cannot
+ * prove to be elsewhere, so the order is written out). */
+template <typename E, int N>
+__device__ void load_tiles(const tile_load<E> (&tiles)[N], int t0, int T) {
+    enum { STEPS = TILE * HS / 8 / FUSED_THREADS, CHUNKS_PER_ROW = HS / 8 };
+    uint4 x[N][STEPS];
+#pragma unroll
+    for (int n = 0; n < N; n++)
+#pragma unroll
+        for (int j = 0; j < STEPS; j++) {
+            int i = threadIdx.x + j * FUSED_THREADS, r = i / CHUNKS_PER_ROW;
+            int c = 8 * (i % CHUNKS_PER_ROW);
+            x[n][j] = t0 + r < T ? load8(tiles[n].src + (size_t)(t0 + r) * tiles[n].width + c)
+                                 : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+    for (int n = 0; n < N; n++)
+#pragma unroll
+        for (int j = 0; j < STEPS; j++) {
+            int i = threadIdx.x + j * FUSED_THREADS, r = i / CHUNKS_PER_ROW;
+            int c = 8 * (i % CHUNKS_PER_ROW);
+            *(uint4 *)(tiles[n].dst + r * LDH + c) = x[n][j];
+        }
 }
 
 __device__ inline void store2(float *p, float x, float y) { *(float2 *)p = make_float2(x, y); }
@@ -305,8 +328,14 @@ __device__ inline void online_softmax(float s[8][4], float o[8][4], float m[2], 
     }
 }
 
+/* How many blocks an SM runs at once is what hides one block's waits
+ * behind another's work; registers decide it here: 4 blocks of 128
+ * threads fit in 65536 registers at 128 a thread, which __launch_bounds__
+ * asks the compiler to keep to (the bf16 instances fit without spilling). */
+#define FUSED_BLOCKS_PER_SM 4
+
 template <typename E>
-__global__ void __launch_bounds__(FUSED_THREADS)
+__global__ void __launch_bounds__(FUSED_THREADS, FUSED_BLOCKS_PER_SM)
     fused_forward_kernel(E *out, float *lse, const E *qkv, int T, int NH, float scale,
                          float p, uint64_t seed) {
     __shared__ __align__(128) bf16 k[TILE_ELEMENTS], v[TILE_ELEMENTS];
@@ -316,7 +345,7 @@ __global__ void __launch_bounds__(FUSED_THREADS)
     /* this warp's 16 query rows, as A operands for the whole block's life;
      * they pass through k's space on the way to registers */
     uint32_t q[4][4];
-    load_tile(k, qkv + a.qkv, q0, T, 3 * C);
+    load_tiles<E, 1>({{k, qkv + a.qkv, 3 * C}}, q0, T);
     __syncthreads();
     for (int kk = 0; kk < 4; kk++)
         load_a(q[kk], k, 16 * w, 16 * kk);
@@ -332,8 +361,7 @@ __global__ void __launch_bounds__(FUSED_THREADS)
     for (int kt = 0; kt <= qt; kt++) {
         int k0 = kt * TILE;
         __syncthreads(); /* every warp is done with the previous k and v (and q's staging) */
-        load_tile(k, qkv + a.qkv + C, k0, T, 3 * C);
-        load_tile(v, qkv + a.qkv + 2 * C, k0, T, 3 * C);
+        load_tiles<E, 2>({{k, qkv + a.qkv + C, 3 * C}, {v, qkv + a.qkv + 2 * C, 3 * C}}, k0, T);
         __syncthreads();
         float s[8][4] = {};
         product_abt(s, q, k, 0, 8); /* S = q k^T, this warp's rows */
@@ -397,7 +425,8 @@ __device__ inline float score_gradient(float s, float dp, int t, int u, int T, f
 /* dk, dv for key tile j: one block per (tile, head, batch row); warp w owns
  * keys 16w..16w+15 of the tile, so here the products are transposed: the
  * warp makes S^T = k q^T and dP^T = v dy^T, 16 queries at a time, and
- * their A operands (k and v) stay in registers. */
+ * their A operands (k and v) stay in registers. (That takes 167 registers
+ * a thread, 3 blocks per SM: asked to fit 4, the compiler spills.) */
 template <typename E>
 __global__ void __launch_bounds__(FUSED_THREADS)
     fused_backward_kv_kernel(E *dqkv, const E *dout, const float *lse, const float *D,
@@ -409,8 +438,7 @@ __global__ void __launch_bounds__(FUSED_THREADS)
     int kt = blockIdx.x, k0 = kt * TILE, C = a.C, n_tiles = gridDim.x, w = warp_id();
     int key0 = k0 + 16 * w; /* this warp's first key */
     uint32_t kf[4][4], vf[4][4]; /* k and v pass through q and dy's space */
-    load_tile(q, qkv + a.qkv + C, k0, T, 3 * C);
-    load_tile(dy, qkv + a.qkv + 2 * C, k0, T, 3 * C);
+    load_tiles<E, 2>({{q, qkv + a.qkv + C, 3 * C}, {dy, qkv + a.qkv + 2 * C, 3 * C}}, k0, T);
     __syncthreads();
     for (int kk = 0; kk < 4; kk++) {
         load_a(kf[kk], q, 16 * w, 16 * kk);
@@ -421,8 +449,7 @@ __global__ void __launch_bounds__(FUSED_THREADS)
     for (int qt = kt; qt < n_tiles; qt++) {
         int q0 = qt * TILE;
         __syncthreads(); /* the previous query tile is used up */
-        load_tile(q, qkv + a.qkv, q0, T, 3 * C);
-        load_tile(dy, dout + a.flat, q0, T, C);
+        load_tiles<E, 2>({{q, qkv + a.qkv, 3 * C}, {dy, dout + a.flat, C}}, q0, T);
         for (int r = threadIdx.x; r < TILE; r += FUSED_THREADS) {
             bool in = q0 + r < T;
             lse_s[r] = in ? lse[a.rows + q0 + r] : 0.0f;
@@ -460,7 +487,7 @@ __global__ void __launch_bounds__(FUSED_THREADS)
 /* dq for query tile i: one block per (tile, head, batch row); warp w owns
  * queries 16w..16w+15, and its q and dy stay in registers. */
 template <typename E>
-__global__ void __launch_bounds__(FUSED_THREADS)
+__global__ void __launch_bounds__(FUSED_THREADS, FUSED_BLOCKS_PER_SM)
     fused_backward_q_kernel(E *dqkv, const E *dout, const float *lse, const float *D,
                             const E *qkv, int T, int NH, float scale, float p, uint64_t seed) {
     __shared__ __align__(128) bf16 k[TILE_ELEMENTS], v[TILE_ELEMENTS];
@@ -468,8 +495,7 @@ __global__ void __launch_bounds__(FUSED_THREADS)
     int qt = gridDim.x - 1 - blockIdx.x, q0 = qt * TILE, C = a.C, w = warp_id();
     int query0 = q0 + 16 * w; /* this warp's first query */
     uint32_t qf[4][4], dyf[4][4]; /* through k and v's space */
-    load_tile(k, qkv + a.qkv, q0, T, 3 * C);
-    load_tile(v, dout + a.flat, q0, T, C);
+    load_tiles<E, 2>({{k, qkv + a.qkv, 3 * C}, {v, dout + a.flat, C}}, q0, T);
     __syncthreads();
     for (int kk = 0; kk < 4; kk++) {
         load_a(qf[kk], k, 16 * w, 16 * kk);
@@ -490,8 +516,7 @@ __global__ void __launch_bounds__(FUSED_THREADS)
     for (int kt = 0; kt <= qt; kt++) {
         int k0 = kt * TILE;
         __syncthreads(); /* the previous key tile is used up (and q, dy's staging) */
-        load_tile(k, qkv + a.qkv + C, k0, T, 3 * C);
-        load_tile(v, qkv + a.qkv + 2 * C, k0, T, 3 * C);
+        load_tiles<E, 2>({{k, qkv + a.qkv + C, 3 * C}, {v, qkv + a.qkv + 2 * C, 3 * C}}, k0, T);
         __syncthreads();
         for (int c0 = 0; c0 < TILE; c0 += 16) { /* keys k0 + c0 .. k0 + c0 + 15 */
             if (k0 + c0 > query0 + 15)
