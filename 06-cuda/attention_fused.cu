@@ -97,22 +97,20 @@ __device__ inline void a_from_acc(uint32_t a[4], const float lo[4], const float 
 /* ldmatrix: four 8 x 8 bf16 matrices from shared memory into registers,
  * one register per matrix; lane l passes the address of row l % 8 of
  * matrix l / 8. Lane 4 g + t receives (row g, columns 2t, 2t+1) of each
- * matrix - or, with .trans, (rows 2t, 2t+1, column g): the transpose. */
-__device__ inline void ldmatrix(uint32_t r[4], const bf16 *row) {
-    unsigned addr = (unsigned)__cvta_generic_to_shared(row);
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr)
-                 : "memory");
-}
-
-__device__ inline void ldmatrix_trans(uint32_t r[4], const bf16 *row) {
-    unsigned addr = (unsigned)__cvta_generic_to_shared(row);
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr)
-                 : "memory");
-}
+ * matrix - or, with .trans, (rows 2t, 2t+1, column g): the transpose.
+ * The two forms differ only in the instruction's name, so one macro
+ * writes both. */
+#define LDMATRIX_X4(name, qualifier)                                                          \
+    __device__ inline void name(uint32_t r[4], const bf16 *row) {                             \
+        unsigned addr = (unsigned)__cvta_generic_to_shared(row);                              \
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4" qualifier ".shared.b16 "                 \
+                     "{%0, %1, %2, %3}, [%4];\n"                                              \
+                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])                         \
+                     : "r"(addr)                                                              \
+                     : "memory");                                                             \
+    }
+LDMATRIX_X4(ldmatrix, "")
+LDMATRIX_X4(ldmatrix_trans, ".trans")
 
 /* The operands of the products, from a row-major bf16 tile in shared
  * memory. Which 8 x 8 matrix each lane points at is chosen so that the
@@ -185,6 +183,12 @@ template <typename E> struct tile_load {
     int width;
 };
 
+/* Where a thread's 16 bytes of a tile are at step j of a load: row and
+ * first column. */
+#define LOAD_STEPS (TILE * HS / 8 / FUSED_THREADS)
+__device__ inline int step_row(int j) { return (threadIdx.x + j * FUSED_THREADS) / (HS / 8); }
+__device__ inline int step_col(int j) { return 8 * ((threadIdx.x + j * FUSED_THREADS) % (HS / 8)); }
+
 /* Load N tiles at once, rows at or past T as zeros. Each thread moves 16
  * bytes per step, and issues all its loads before its first store to
  * shared memory: the loads wait for memory together, once, instead of one
@@ -192,25 +196,20 @@ template <typename E> struct tile_load {
  * prove to be elsewhere, so the order is written out). */
 template <typename E, int N>
 __device__ void load_tiles(const tile_load<E> (&tiles)[N], int t0, int T) {
-    enum { STEPS = TILE * HS / 8 / FUSED_THREADS, CHUNKS_PER_ROW = HS / 8 };
-    uint4 x[N][STEPS];
+    uint4 x[N][LOAD_STEPS];
 #pragma unroll
     for (int n = 0; n < N; n++)
 #pragma unroll
-        for (int j = 0; j < STEPS; j++) {
-            int i = threadIdx.x + j * FUSED_THREADS, r = i / CHUNKS_PER_ROW;
-            int c = 8 * (i % CHUNKS_PER_ROW);
-            x[n][j] = t0 + r < T ? load8(tiles[n].src + (size_t)(t0 + r) * tiles[n].width + c)
-                                 : make_uint4(0, 0, 0, 0);
+        for (int j = 0; j < LOAD_STEPS; j++) {
+            int r = t0 + step_row(j);
+            x[n][j] = r < T ? load8(tiles[n].src + (size_t)r * tiles[n].width + step_col(j))
+                            : make_uint4(0, 0, 0, 0);
         }
 #pragma unroll
     for (int n = 0; n < N; n++)
 #pragma unroll
-        for (int j = 0; j < STEPS; j++) {
-            int i = threadIdx.x + j * FUSED_THREADS, r = i / CHUNKS_PER_ROW;
-            int c = 8 * (i % CHUNKS_PER_ROW);
-            *(uint4 *)(tiles[n].dst + r * LDH + c) = x[n][j];
-        }
+        for (int j = 0; j < LOAD_STEPS; j++)
+            *(uint4 *)(tiles[n].dst + step_row(j) * LDH + step_col(j)) = x[n][j];
 }
 
 __device__ inline void store2(float *p, float x, float y) { *(float2 *)p = make_float2(x, y); }
