@@ -113,8 +113,11 @@ __device__ inline uint64_t hash64(uint64_t seed, uint64_t index) {
     return z ^ (z >> 31);
 }
 
-/* The dropout multiplier of element `index`: 0, or 1/(1-p) if kept. */
+/* The dropout multiplier of element `index`: 0, or 1/(1-p) if kept; 1,
+ * without hashing, when p = 0 (the site is off). */
 __device__ inline float dropout_scale(uint64_t seed, uint64_t index, float p) {
+    if (p <= 0.0f)
+        return 1.0f;
     float uniform = (float)(hash64(seed, index) >> 40) * (1.0f / 16777216.0f);
     return uniform < p ? 0.0f : 1.0f / (1.0f - p);
 }

@@ -23,7 +23,7 @@ __global__ void embedding_forward_kernel(float *out, const int *idx, const float
     size_t row = i / C; /* b*T + t */
     int c = (int)(i % C), t = (int)(row % T);
     float x = wte[(size_t)idx[row] * C + c] + wpe[(size_t)t * C + c];
-    out[i] = p > 0.0f ? x * dropout_scale(seed, i, p) : x;
+    out[i] = x * dropout_scale(seed, i, p);
 }
 
 extern "C" void embedding_forward_cuda(float *out, const int *idx, const float *wte,

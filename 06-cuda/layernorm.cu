@@ -61,11 +61,6 @@ __device__ inline void store_chunk(T *row, const float v[4], int c, int C) {
     }
 }
 
-/* The residual dropout's multiplier of element i (1 when p = 0). */
-__device__ inline float residual_keep(uint64_t seed, size_t i, float p) {
-    return p > 0.0f ? dropout_scale(seed, i, p) : 1.0f;
-}
-
 /* The smallest instance (1, 2, 3, 4 or 8 chunks per lane) for C columns:
  * the GPT's 384 takes 3. */
 static int chunks_for(int C) {
@@ -105,7 +100,7 @@ __global__ void layernorm_forward_kernel(float *res, E *out, float *mean, float 
             float branch[4];
             load_chunk(branch, y + at, c, C);
             for (int j = 0; j < 4; j++)
-                v[4 * k + j] += branch[j] * residual_keep(seed, at + c + j, p);
+                v[4 * k + j] += branch[j] * dropout_scale(seed, at + c + j, p);
             store_chunk(res + at, v + 4 * k, c, C);
         }
         for (int j = 0; j < 4; j++)
@@ -225,7 +220,7 @@ __global__ void layernorm_backward_kernel(float *dinp, E *dbranch, const float *
             store_chunk(dinp + at, dx, c, C);
             if (dbranch) {
                 for (int j = 0; j < 4; j++)
-                    dx[j] *= residual_keep(seed, at + c + j, p);
+                    dx[j] *= dropout_scale(seed, at + c + j, p);
                 store_chunk(dbranch + at, dx, c, C);
             }
         }
