@@ -9,7 +9,7 @@
 #include "cuda_internal.cuh"
 #include "cuda_layers.h"
 
-#define NORM_BLOCKS 1024
+#define NORM_BLOCKS GRAD_SUMSQ_PARTIALS
 #define CLIP_EPS 1e-6f /* as torch's clip_grad_norm_ and common/adamw.c */
 
 /* Stage 1: block b sums the squares of its grid-strided slice. */

@@ -176,6 +176,7 @@ static void forward(operand *out, float *att, float *att_drop, const operand *qk
 extern "C" void attention_forward_cuda(operand *out, float *att, float *att_drop,
                                        const operand *qkv, attention_scratch *s, int B, int T,
                                        int C, int NH, float p, uint64_t seed) {
+    REQUIRE(p == 0.0f || att_drop != att); /* the kernel writes att_drop only when distinct */
     FOR_OPERANDS(forward, out, att, att_drop, qkv, s, B, T, C, NH, p, seed);
 }
 

@@ -558,7 +558,8 @@ static void forward(operand *out, float *lse, const operand *qkv, int B, int T, 
 
 extern "C" void attention_fused_forward_cuda(operand *out, float *lse, const operand *qkv, int B,
                                              int T, int C, int NH, float p, uint64_t seed) {
-    (void)C;
+    REQUIRE(attention_fused_supported(C, NH));
+    REQUIRE(aligned_to(16, out, qkv)); /* the 16-byte tile loads and stores */
     FOR_OPERANDS(forward, out, lse, qkv, B, T, NH, p, seed);
 }
 
@@ -583,6 +584,7 @@ extern "C" void attention_fused_backward_cuda(operand *dqkv, float *D, const ope
                                               const operand *out, const float *lse,
                                               const operand *qkv, int B, int T, int C, int NH,
                                               float p, uint64_t seed) {
-    (void)C;
+    REQUIRE(attention_fused_supported(C, NH));
+    REQUIRE(aligned_to(16, dqkv, dout, out, qkv));
     FOR_OPERANDS(backward, dqkv, D, dout, out, lse, qkv, B, T, NH, p, seed);
 }

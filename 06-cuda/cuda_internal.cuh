@@ -24,6 +24,17 @@
 void cuda_check(cudaError_t err, const char *what, const char *file, int line);
 void cublas_check(cublasStatus_t st, const char *what, const char *file, int line);
 
+/* A promise of the caller that a kernel relies on and could not check
+ * itself (an alignment, two distinct buffers): tested on the host before
+ * the launch; broken, it is one clear line and the end, not wrong numbers. */
+#define REQUIRE(cond) cuda_require((cond), #cond, __FILE__, __LINE__)
+void cuda_require(bool ok, const char *what, const char *file, int line);
+
+/* True when every pointer (NULL ones too) starts on a multiple of `bytes`. */
+template <typename... P> static inline bool aligned_to(size_t bytes, const P *...p) {
+    return ((reinterpret_cast<uintptr_t>(p) % bytes == 0) && ...);
+}
+
 /* The library handle, created on first use, with the chosen math mode. */
 cublasHandle_t cublas(void);
 

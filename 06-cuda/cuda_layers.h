@@ -133,7 +133,9 @@ float mean_cuda(const float *x, int n, float *scratch);
 
 /* ---- adamw.cu: common/adamw.c's AdamW and gradient clipping ---- */
 
-/* sum of g^2 into *out (a device scalar); partial (>= 1024 floats) is scratch. */
+/* sum of g^2 into *out (a device scalar); partial (GRAD_SUMSQ_PARTIALS
+ * floats: one per block of the first pass) is scratch. */
+#define GRAD_SUMSQ_PARTIALS 1024
 void grad_sumsq_cuda(float *out, float *partial, const float *g, size_t n);
 /* The update runs as one launch over all parameters, one block per slice
  * of at most ADAMW_SLICE elements of one tensor; a slice says whether it

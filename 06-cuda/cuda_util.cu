@@ -19,6 +19,14 @@ void cublas_check(cublasStatus_t st, const char *what, const char *file, int lin
     exit(EXIT_FAILURE);
 }
 
+void cuda_require(bool ok, const char *what, const char *file, int line) {
+    if (ok)
+        return;
+    fprintf(stderr, "gpt-cuda: error: a kernel's requirement '%s' does not hold at %s:%d\n", what,
+            file, line);
+    exit(EXIT_FAILURE);
+}
+
 static cublasHandle_t handle;
 static precision current_precision = PRECISION_TF32;
 

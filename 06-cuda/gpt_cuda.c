@@ -218,7 +218,7 @@ static void alloc_buffers(gpt_cuda *m) {
     }
     m->sumsq = dev_alloc(1);
     m->scalar = dev_alloc(1);
-    m->partial = dev_alloc(1024);
+    m->partial = dev_alloc(GRAD_SUMSQ_PARTIALS);
 }
 
 static void destroy(void *handle) {

@@ -144,6 +144,8 @@ template <typename E>
 static void forward(float *res, operand *out, float *mean, float *rstd, const float *x,
                     const operand *y, const float *w, const float *b, int N, int C, float p,
                     uint64_t seed) {
+    if (C % 4 == 0) /* the 4-wide accesses: every row starts on a whole chunk */
+        REQUIRE(aligned_to(16, res, x, w, b) && aligned_to(4 * sizeof(E), out, y));
     FOR_CHUNKS(forward_chunks, E, C, res, out, mean, rstd, x, y, w, b, N, C, p, seed);
 }
 
@@ -284,6 +286,8 @@ template <typename E>
 static void backward(float *dinp, operand *dbranch, const float *dres, float *dw, float *db,
                      const operand *dout, const float *inp, const float *w, const float *mean,
                      const float *rstd, int N, int C, float p, uint64_t seed) {
+    if (C % 4 == 0)
+        REQUIRE(aligned_to(16, dinp, dres, w, inp) && aligned_to(4 * sizeof(E), dbranch, dout));
     FOR_CHUNKS(backward_chunks, E, C, dinp, dbranch, dres, dw, db, dout, inp, w, mean, rstd, N,
                C, p, seed);
 }

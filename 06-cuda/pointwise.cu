@@ -56,12 +56,14 @@ __global__ void gelu_backward_kernel(E *dinp, const E *inp, const E *dout, size_
 }
 
 template <typename E> static void gelu_forward(operand *out, const operand *inp, size_t n) {
+    REQUIRE(aligned_to(4 * sizeof(E), out, inp));
     gelu_forward_kernel<<<quad_blocks(n), BLOCK_THREADS>>>((E *)out, (const E *)inp, n);
     LAUNCH_CHECK();
 }
 
 template <typename E>
 static void gelu_backward(operand *dinp, const operand *inp, const operand *dout, size_t n) {
+    REQUIRE(aligned_to(4 * sizeof(E), dinp, inp, dout));
     gelu_backward_kernel<<<quad_blocks(n), BLOCK_THREADS>>>((E *)dinp, (const E *)inp,
                                                             (const E *)dout, n);
     LAUNCH_CHECK();

@@ -146,7 +146,6 @@ START_TEST(test_linear_matches_cpu) {
     free(ref_dinp);
     pair all[] = {inp, w, dout, out, dinp, dw};
     free_pairs(all, sizeof all / sizeof all[0]);
-    cuda_set_precision(PRECISION_FP32);
 }
 END_TEST
 
@@ -156,10 +155,16 @@ END_TEST
  * 8 chunks of 4 columns per lane), and one that is not a multiple of 4
  * (element-by-element loads). */
 static const int LAYERNORM_WIDTHS[] = {37, 48, 200, 384, 500, 600};
+#define N_LAYERNORM_WIDTHS ((int)(sizeof LAYERNORM_WIDTHS / sizeof LAYERNORM_WIDTHS[0]))
 
+/* loop index _i: every width with fp32 operands, then every width with
+ * bf16 ones (out and dout; the residual stream, the statistics and the
+ * gradients stay float) */
 START_TEST(test_layernorm_matches_cpu) {
     enum { N = 70 };
-    const int C = LAYERNORM_WIDTHS[_i];
+    const int C = LAYERNORM_WIDTHS[_i % N_LAYERNORM_WIDTHS];
+    precision prec = _i < N_LAYERNORM_WIDTHS ? PRECISION_FP32 : PRECISION_BF16;
+    cuda_set_precision(prec);
     pair inp = random_pair(N * C, 2.0f), w = random_pair(C, 1.0f), dout = random_pair(N * C, 1.0f);
     pair out = poisoned_pair(N * C), mean = poisoned_pair(N), rstd = poisoned_pair(N);
     pair dinp = random_pair(N * C, 0.1f), dw = random_pair(C, 0.1f); /* both accumulate */
@@ -169,17 +174,50 @@ START_TEST(test_layernorm_matches_cpu) {
     layernorm_forward(out.host, mean.host, rstd.host, inp.host, w.host, NULL, N, C);
     layernorm_backward(ref_dinp, ref_dw, NULL, dout.host, inp.host, w.host, mean.host, rstd.host,
                        N, C);
-    layernorm_forward_cuda(out.dev, mean.dev, rstd.dev, inp.dev, w.dev, NULL, N, C);
-    layernorm_backward_cuda(dinp.dev, NULL, dinp.dev, dw.dev, NULL, dout.dev, inp.dev, w.dev,
+    operand *out_op = operand_of(&out), *dout_op = operand_of(&dout);
+    layernorm_forward_cuda(out_op, mean.dev, rstd.dev, inp.dev, w.dev, NULL, N, C);
+    layernorm_backward_cuda(dinp.dev, NULL, dinp.dev, dw.dev, NULL, dout_op, inp.dev, w.dev,
                             mean.dev, rstd.dev, N, C, 0.0f, 0); /* dinp += */
-    ck_assert_float_lt(device_vs(&out, out.host), FP32_TOL);
+    float tol = tolerance(prec);
+    ck_assert_float_lt(operand_vs(out_op, N * C, out.host), tol);
     ck_assert_float_lt(device_vs(&mean, mean.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&rstd, rstd.host), FP32_TOL);
-    ck_assert_float_lt(device_vs(&dinp, ref_dinp), FP32_TOL);
-    ck_assert_float_lt(device_vs(&dw, ref_dw), FP32_TOL);
+    ck_assert_float_lt(device_vs(&dinp, ref_dinp), tol);
+    ck_assert_float_lt(device_vs(&dw, ref_dw), tol);
+    dev_free(out_op);
+    dev_free(dout_op);
     free(ref_dinp);
     free(ref_dw);
     pair all[] = {inp, w, dout, out, mean, rstd, dinp, dw};
+    free_pairs(all, sizeof all / sizeof all[0]);
+}
+END_TEST
+
+/* The backward kernel's grid is only as large as the GPU holds at once
+ * (an H100 or H200: at most 64 warps on each of 132 SMs, 8448 warps), so
+ * with many rows each warp takes several, carrying its dw sums from row to
+ * row, as in training (the full preset: 16384 rows of 384, ~6 per warp;
+ * here at least 9). */
+START_TEST(test_layernorm_backward_many_rows) {
+    enum { N = 80000, C = 40 };
+    const size_t n = (size_t)N * C;
+    pair inp = random_pair(n, 2.0f), w = random_pair(C, 1.0f), dout = random_pair(n, 1.0f);
+    pair mean = poisoned_pair(N), rstd = poisoned_pair(N), dinp = poisoned_pair(n);
+    pair dw = zero_pair(C);
+    float *out = malloc(n * sizeof(float)), *ref_dinp = calloc(n, sizeof(float));
+    layernorm_forward(out, mean.host, rstd.host, inp.host, w.host, NULL, N, C);
+    layernorm_backward(ref_dinp, dw.host, NULL, dout.host, inp.host, w.host, mean.host, rstd.host,
+                       N, C);
+    dev_upload(mean.dev, mean.host, N);
+    dev_upload(rstd.dev, rstd.host, N);
+    layernorm_backward_cuda(dinp.dev, NULL, NULL, dw.dev, NULL, dout.dev, inp.dev, w.dev,
+                            mean.dev, rstd.dev, N, C, 0.0f, 0);
+    ck_assert_float_lt(device_vs(&dinp, ref_dinp), FP32_TOL);
+    /* 80000 rows summed in another order: float rounding grows with N */
+    ck_assert_float_lt(device_vs(&dw, dw.host), 1e-4f);
+    free(out);
+    free(ref_dinp);
+    pair all[] = {inp, w, dout, mean, rstd, dinp, dw};
     free_pairs(all, sizeof all / sizeof all[0]);
 }
 END_TEST
@@ -227,7 +265,6 @@ START_TEST(test_attention_matches_cpu) {
     free(ref_dqkv);
     pair all[] = {qkv, dout, out, att, dqkv};
     free_pairs(all, sizeof all / sizeof all[0]);
-    cuda_set_precision(PRECISION_FP32);
 }
 END_TEST
 
@@ -274,7 +311,6 @@ START_TEST(test_fused_attention_matches_cpu) {
     /* bf16 products: ~3e-3 relative in practice; bf16 storage adds ~2e-3 */
     ck_assert_float_lt(device_vs(&out, ref_out), _i ? BF16_TOL : 1e-2f);
     ck_assert_float_lt(device_vs(&dqkv, ref_dqkv), _i ? BF16_TOL : 2e-2f);
-    cuda_set_precision(PRECISION_FP32);
     free(att);
     free(datt);
     free(ref_out);
@@ -350,17 +386,26 @@ END_TEST
 
 /* ------------------------------------------------------------ pointwise */
 
+/* loop index _i: 0 fp32 operands, 1 bf16 operands */
 START_TEST(test_gelu_matches_cpu) {
-    enum { N = 5000 };
+    precision prec = _i ? PRECISION_BF16 : PRECISION_FP32;
+    cuda_set_precision(prec);
+    enum { N = 5003 }; /* not a multiple of 4: the last 3 go one by one */
     pair inp = random_pair(N, 3.0f), dout = random_pair(N, 1.0f);
     pair out = poisoned_pair(N), dinp = poisoned_pair(N);
     float *ref_dinp = calloc(N, sizeof(float));
     gelu_forward(out.host, inp.host, N);
     gelu_backward(ref_dinp, inp.host, dout.host, N);
-    gelu_forward_cuda(out.dev, inp.dev, N);
-    gelu_backward_cuda(dinp.dev, inp.dev, dout.dev, N);
-    ck_assert_float_lt(device_vs(&out, out.host), FP32_TOL);
-    ck_assert_float_lt(device_vs(&dinp, ref_dinp), FP32_TOL);
+    operand *inp_op = operand_of(&inp), *dout_op = operand_of(&dout);
+    operand *out_op = operand_of(&out), *dinp_op = operand_of(&dinp); /* poisoned */
+    gelu_forward_cuda(out_op, inp_op, N);
+    gelu_backward_cuda(dinp_op, inp_op, dout_op, N);
+    float tol = tolerance(prec);
+    ck_assert_float_lt(operand_vs(out_op, N, out.host), tol);
+    ck_assert_float_lt(operand_vs(dinp_op, N, ref_dinp), tol);
+    operand *ops[] = {inp_op, dout_op, out_op, dinp_op};
+    for (int i = 0; i < 4; i++)
+        dev_free(ops[i]);
     free(ref_dinp);
     pair all[] = {inp, dout, out, dinp};
     free_pairs(all, sizeof all / sizeof all[0]);
@@ -452,7 +497,10 @@ START_TEST(test_embedding_matches_cpu) {
 }
 END_TEST
 
+/* loop index _i: 0 fp32, 1 bf16 (dlogits is an operand) */
 START_TEST(test_crossentropy_matches_cpu) {
+    precision prec = _i ? PRECISION_BF16 : PRECISION_FP32;
+    cuda_set_precision(prec);
     enum { N = 300, V = 65 };
     int targets[N];
     random_tokens(targets, N, V, &R);
@@ -463,12 +511,14 @@ START_TEST(test_crossentropy_matches_cpu) {
     float mean = crossentropy_forward(probs.host, losses.host, logits.host, targets, N, V);
     crossentropy_backward(ref_dlogits, probs.host, targets, N, V);
     crossentropy_forward_cuda(probs.dev, losses.dev, logits.dev, d_targets, N, V);
-    crossentropy_backward_cuda(dlogits.dev, probs.dev, d_targets, N, V);
+    operand *dlogits_op = operand_of(&dlogits); /* poisoned */
+    crossentropy_backward_cuda(dlogits_op, probs.dev, d_targets, N, V);
     float *scalar = dev_alloc(1);
     ck_assert_float_eq_tol(mean_cuda(losses.dev, N, scalar), mean, 1e-5f);
     ck_assert_float_lt(device_vs(&probs, probs.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&losses, losses.host), FP32_TOL);
-    ck_assert_float_lt(device_vs(&dlogits, ref_dlogits), FP32_TOL);
+    ck_assert_float_lt(operand_vs(dlogits_op, N * V, ref_dlogits), tolerance(prec));
+    dev_free(dlogits_op);
     dev_free(scalar);
     dev_free(d_targets);
     free(ref_dlogits);
@@ -484,7 +534,7 @@ END_TEST
 START_TEST(test_adamw_and_clipping_match_cpu) {
     enum { MATRIX = 2 * ADAMW_SLICE + 100, VECTOR = 5000, N = MATRIX + VECTOR };
     pair p = random_pair(N, 1.0f), g = random_pair(N, 0.05f), m = zero_pair(N), v = zero_pair(N);
-    float *sumsq = dev_alloc(1), *partial = dev_alloc(1024);
+    float *sumsq = dev_alloc(1), *partial = dev_alloc(GRAD_SUMSQ_PARTIALS);
     adamw_config c = ADAMW_NANOGPT;
     const float max_norm = 1.0f; /* |g| ~ 0.05 sqrt(N) = 10: clipping bites */
     adamw_slice host[4];
@@ -530,6 +580,23 @@ END_TEST
 
 /* ------------------------------------------------------------ the whole step */
 
+/* Each tensor's gradient on the device against the CPU's, relative to that
+ * tensor's own largest element: one bound for the whole model would let a
+ * tensor whose gradients are small (a layernorm gain's are ~1/10 of the
+ * embedding's) be wrong, or zero, unnoticed. */
+static void assert_gradients_match(const param_table *pt, const float *cpu, const float *device,
+                                   float tol) {
+    float *gpu = malloc(pt->total * sizeof *gpu);
+    dev_download(gpu, device, pt->total);
+    for (int i = 0; i < pt->n_tensors; i++) {
+        const tensor_info *t = &pt->tensors[i];
+        float d = rel_diff(cpu + t->offset, gpu + t->offset, t->size);
+        ck_assert_msg(d < tol, "gradient of %s: relative difference %g (allowed %g)", t->name,
+                      (double)d, (double)tol);
+    }
+    free(gpu);
+}
+
 /* One training step of the tiny model on the CPU (05, reference kernels)
  * and on the GPU, from the same initial weights and batch. */
 static void check_train_step(precision prec, gpt_config c, int B, int T) {
@@ -567,9 +634,8 @@ static void check_train_step(precision prec, gpt_config c, int B, int T) {
     float loss_gpu = lm_gpu.train_step(lm_gpu.self, x, y, B, T, &tc, &st_gpu, lr);
     float tol = tolerance(prec);
     ck_assert_float_eq_tol(loss_gpu, loss_cpu, tol);
-    pair grads = {malloc(n * sizeof(float)), gpt_cuda_grads(gpu), n};
-    ck_assert_float_lt(device_vs(&grads, grads_cpu), prec == PRECISION_FP32 ? 1e-4f : 10 * tol);
-    free(grads.host);
+    assert_gradients_match(gpt_params_table(cpu), grads_cpu, gpt_cuda_grads(gpu),
+                           prec == PRECISION_FP32 ? 1e-4f : 10 * tol);
     /* parameters after the update: Adam's first step moves each weight by
      * about lr * sign(gradient), so they agree closely except where a
      * gradient is ~0 and its sign is rounding noise (then at most 2 lr) */
@@ -590,7 +656,6 @@ static void check_train_step(precision prec, gpt_config c, int B, int T) {
     train_state_free(&st_gpu);
     CUDA_BACKEND.destroy(gpu);
     gpt_free(cpu);
-    cuda_set_precision(PRECISION_FP32);
 }
 
 START_TEST(test_train_step_matches_cpu) {
@@ -609,7 +674,6 @@ END_TEST
 /* A checkpoint written from the GPU model loads on the CPU and gives the
  * same logits. */
 START_TEST(test_gpu_weights_run_on_cpu) {
-    cuda_set_precision(PRECISION_FP32);
     gpt_config c = {2, 2, 16, 8, 11, 0.0f};
     enum { B = 2, T = 8 };
     rng init, drop;
@@ -646,23 +710,29 @@ START_TEST(test_gpu_weights_run_on_cpu) {
 }
 END_TEST
 
+/* Every test starts in fp32 mode, whatever the one before left (the
+ * runner does not fork: a test that fails midway skips its own clean-up). */
+static void start_in_fp32(void) { cuda_set_precision(PRECISION_FP32); }
+
 static Suite *cuda_suite(void) {
     Suite *s = suite_create("06-cuda");
     TCase *tc = tcase_create("kernels");
+    tcase_add_checked_fixture(tc, start_in_fp32, NULL);
     tcase_add_loop_test(tc, test_linear_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
-    tcase_add_loop_test(tc, test_layernorm_matches_cpu, 0,
-                        sizeof LAYERNORM_WIDTHS / sizeof LAYERNORM_WIDTHS[0]);
+    tcase_add_loop_test(tc, test_layernorm_matches_cpu, 0, 2 * N_LAYERNORM_WIDTHS);
+    tcase_add_test(tc, test_layernorm_backward_many_rows);
     tcase_add_loop_test(tc, test_attention_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
     tcase_add_loop_test(tc, test_fused_attention_matches_cpu, 0, 2);
     tcase_add_test(tc, test_fused_attention_dropout_matches_unfused);
     tcase_add_test(tc, test_fused_attention_is_causal);
-    tcase_add_test(tc, test_gelu_matches_cpu);
+    tcase_add_loop_test(tc, test_gelu_matches_cpu, 0, 2);
     tcase_add_test(tc, test_residual_layernorm);
     tcase_add_test(tc, test_embedding_matches_cpu);
-    tcase_add_test(tc, test_crossentropy_matches_cpu);
+    tcase_add_loop_test(tc, test_crossentropy_matches_cpu, 0, 2);
     tcase_add_test(tc, test_adamw_and_clipping_match_cpu);
     suite_add_tcase(s, tc);
     tc = tcase_create("model");
+    tcase_add_checked_fixture(tc, start_in_fp32, NULL);
     tcase_add_loop_test(tc, test_train_step_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
     tcase_add_test(tc, test_fused_train_step_matches_cpu);
     tcase_add_test(tc, test_gpu_weights_run_on_cpu);
@@ -678,7 +748,6 @@ int main(void) {
     }
     printf("device: %s\n", cuda_device_description());
     rng_seed(&R, 606);
-    cuda_set_precision(PRECISION_FP32);
     SRunner *sr = srunner_create(cuda_suite());
     srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
