@@ -424,8 +424,8 @@ __device__ inline float score_gradient(float s, float dp, int t, int u, int T, f
 /* dk, dv for key tile j: one block per (tile, head, batch row); warp w owns
  * keys 16w..16w+15 of the tile, so here the products are transposed: the
  * warp makes S^T = k q^T and dP^T = v dy^T, 16 queries at a time, and
- * their A operands (k and v) stay in registers. (That takes 167 registers
- * a thread, 3 blocks per SM: asked to fit 4, the compiler spills.) */
+ * their A operands (k and v) stay in registers. (That takes 165 registers
+ * a thread in bf16, 3 blocks per SM: asked to fit 4, the compiler spills.) */
 template <typename E>
 __global__ void __launch_bounds__(FUSED_THREADS)
     fused_backward_kv_kernel(E *dqkv, const E *dout, const float *lse, const float *D,
