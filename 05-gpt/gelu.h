@@ -74,7 +74,8 @@ static inline float exp_nonpositive(float y) {
 
 /* The approximations the fast path is built on, exposed for their tests:
  * |erf_approx(x) - erf(x)| < 2e-7 for all x; exp_approx(y) for y <= 0 has a
- * relative error below 1e-6 (and is 0 below -87). */
+ * relative error below 1e-6 down to -87, and below that is clamped to
+ * exp(-87) ~ 1.6e-38 (the smallest value it returns, never 0). */
 float erf_approx(float x);
 float exp_approx(float y);
 
