@@ -89,7 +89,8 @@ void assert_checker_catches_errors(model_ctx *c, const char *tensor, float eps) 
     for (size_t i = 0; i < t->size; i++)
         wrong[i] = -c->lm.grads[t->offset + i];
     ck_assert_double_gt(tensor_error(c, t, wrong, t->size, eps), GRAD_TOL);
-    /* a transposed index: the largest element's gradient moved elsewhere */
+    /* a misplaced gradient: the largest element's value swapped with
+     * another element's (the kind of error a wrong index makes) */
     size_t big = 0;
     memcpy(wrong, c->lm.grads + t->offset, t->size * sizeof *wrong);
     for (size_t i = 0; i < t->size; i++)
