@@ -164,7 +164,7 @@ $(BUILD)/tests/test_03_multihead: $(BUILD)/tests/test_03_multihead.o $(MODEL_TES
 $(BUILD)/tests/test_04_block: $(BUILD)/tests/test_04_block.o $(MODEL_TEST_OBJ) \
                               $(CH04_MODEL_OBJ) $(UPTO04_OBJ)
 	$(link_suite)
-$(BUILD)/tests/test_05_gpt: $(BUILD)/tests/test_05_gpt.o $(BUILD)/tests/testutil.o $(UPTO05_OBJ)
+$(BUILD)/tests/test_05_gpt: $(BUILD)/tests/test_05_gpt.o $(MODEL_TEST_OBJ) $(UPTO05_OBJ)
 	$(link_suite)
 $(BUILD)/tests/test_fuzz: $(BUILD)/tests/test_fuzz.o $(BUILD)/tests/fuzz/properties.o \
                           $(BUILD)/tests/fuzz/properties_checkpoint.o $(BUILD)/tests/testutil.o \

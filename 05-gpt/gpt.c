@@ -239,6 +239,7 @@ float *gpt_params(gpt *m) { return m->params; }
 float *gpt_grads(gpt *m) { return m->grads; }
 rng *gpt_dropout_rng(gpt *m) { return &m->dropout_rng; }
 const float *gpt_logits(const gpt *m) { return m->logits; }
+const float *gpt_losses(const gpt *m) { return m->losses; }
 void gpt_set_training(gpt *m, bool training) { m->training = training; }
 
 /* ---------------------------------------------------------------- forward */

@@ -94,6 +94,9 @@ void gpt_backward(gpt *m);
 
 /* logits (B,T,V) of the last forward. */
 const float *gpt_logits(const gpt *m);
+/* Per-position cross-entropies (B,T) of the last forward with targets
+ * (their mean is the loss; the gradient checks sum them in double). */
+const float *gpt_losses(const gpt *m);
 
 /* Dropout on (training) or off (evaluation). */
 void gpt_set_training(gpt *m, bool training);

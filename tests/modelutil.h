@@ -1,8 +1,8 @@
 /*
  * modelutil.h - checks that every model from chapter 02 on must pass, shared
- * by their Check suites: the gradient of the loss with respect to every
- * parameter tensor, causality, independence from the thread count, and the
- * loss of an untrained model.
+ * by their Check suites (02-04's models and chapter 05's GPT): the gradient
+ * of the loss with respect to every parameter tensor, causality, and
+ * independence from the thread count.
  *
  * Each function fails the running Check test (with a message naming what
  * went wrong) rather than returning a verdict.
@@ -14,13 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../02-self-attention/lmbase.h"
 #include "../common/rng.h"
 #include "../common/train.h"
 
 typedef struct {
     language_model lm;
-    const lm_base *base; /* the model's base, for its per-position losses */
+    const float *losses; /* (B,T) where the model's forward leaves its
+                          * per-position losses (lm_base's losses, say) */
     const int *x, *y;    /* (B,T) a batch */
     int B, T;
     /* For models with ReLUs: which linear piece the last forward ran on
@@ -33,14 +33,18 @@ typedef struct {
  * per-position losses (finer than the float forward returns). */
 double model_objective(void *ctx);
 
+/* grads = d loss / d params at the current parameters, by one forward and
+ * backward pass on the batch (from zeroed gradients); returns the loss. */
+float fill_gradients(model_ctx *c);
+
 /* Random ids in [0, V) for x and y (n each). */
 void random_batch(int *x, int *y, size_t n, int V, rng *r);
 
 /* Fills grads by one forward and backward pass, then checks up to
  * max_elems elements of every parameter tensor against finite differences
  * with step eps (kink-aware when c->piece is set), and, for smooth models,
- * n_dirs random directions over all parameters. GRAD_VERBOSE=1 in the environment prints each
- * tensor's error. */
+ * n_dirs directions within every tensor (the first its own gradient).
+ * GRAD_VERBOSE=1 in the environment prints each tensor's errors. */
 void assert_model_gradients(model_ctx *c, size_t max_elems, int n_dirs, float eps);
 
 /* Negative control: the checker must see through a corrupted gradient.
@@ -55,7 +59,7 @@ void assert_causal(language_model *lm, int V, int B, int T, rng *r);
 
 /* A forward and backward pass with 1 thread and with 2 (after asserting a
  * team of 2 really runs) give the same loss, logits and gradients, bit for
- * bit. */
+ * bit. Leaves OpenMP's thread settings as it found them. */
 void assert_same_for_1_and_2_threads(model_ctx *c);
 
 /* How many threads a parallel region gets with the current settings. */

@@ -306,7 +306,8 @@ static void make_model(fixture *f, int V_, int C_, int B_, int T_, uint64_t seed
     error e;
     ck_assert_msg(attention_model_init(&f->m, V_, C_, B_, T_, &r, &e) == 0, "%s", e.msg);
     random_batch(f->x, f->y, (size_t)B_ * T_, V_, &r);
-    f->ctx = (model_ctx){attention_language_model(&f->m), &f->m.base, f->x, f->y, B_, T_, NULL};
+    f->ctx = (model_ctx){attention_language_model(&f->m), f->m.base.losses, f->x, f->y, B_, T_,
+                         NULL};
 }
 
 START_TEST(test_model_gradients) {

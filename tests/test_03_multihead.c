@@ -192,7 +192,7 @@ static void make_model(fixture *f, int V_, int C_, int NH_, bool ffn, int B_, in
     ck_assert_msg(multihead_model_init(&f->m, V_, C_, NH_, ffn, B_, T_, &r, &e) == 0, "%s",
                   e.msg);
     random_batch(f->x, f->y, (size_t)B_ * T_, V_, &r);
-    f->ctx = (model_ctx){multihead_language_model(&f->m), &f->m.base, f->x, f->y, B_, T_,
+    f->ctx = (model_ctx){multihead_language_model(&f->m), f->m.base.losses, f->x, f->y, B_, T_,
                          relu_pieces};
 }
 

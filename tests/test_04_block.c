@@ -501,7 +501,7 @@ static void make_model(fixture *f, int V_, int C_, int NH_, int L, bool bias, fl
     error e;
     ck_assert_msg(transformer_init(&f->m, &cfg, &REFERENCE_OPS, &r, seed, &e) == 0, "%s", e.msg);
     random_batch(f->x, f->y, (size_t)B_ * T_, V_, &r);
-    f->ctx = (model_ctx){transformer_language_model(&f->m), &f->m.base, f->x, f->y, B_, T_,
+    f->ctx = (model_ctx){transformer_language_model(&f->m), f->m.base.losses, f->x, f->y, B_, T_,
                          model_pieces};
 }
 

@@ -8,7 +8,6 @@
  */
 #include <check.h>
 #include <math.h>
-#include <omp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "../05-gpt/fastops.h"
 #include "../05-gpt/gelu.h"
 #include "../05-gpt/gpt.h"
+#include "modelutil.h"
 #include "testutil.h"
 
 
@@ -208,40 +208,6 @@ START_TEST(test_fast_attention_equals_reference) {
 }
 END_TEST
 
-/* ------------------------------------------------------------ the model */
-
-/* A tiny, deliberately non-square GPT: V 7, C 12, 3 heads, 2 layers, block 5. */
-static const gpt_config TINY = {2, 3, 12, 5, 7, 0.0f};
-
-static gpt *make_model(const gpt_config *c, int max_B, const gpt_kernels *k, uint64_t seed) {
-    rng init, drop;
-    rng_seed_stream(&init, seed, STREAM_INIT);
-    rng_seed_stream(&drop, seed, STREAM_DROPOUT);
-    error e = {{0}};
-    gpt *m = gpt_create(c, max_B, &init, &drop, k, &e);
-    ck_assert_msg(m != NULL, "gpt_create: %s", e.msg);
-    return m;
-}
-
-typedef struct {
-    gpt *m;
-    const int *x, *y;
-    int B, T;
-} model_ctx;
-
-static double model_objective(void *p) {
-    model_ctx *c = p;
-    return gpt_forward(c->m, c->x, c->y, c->B, c->T);
-}
-
-/* Forward + backward from zeroed gradients; returns the loss. */
-static float loss_and_grads(gpt *m, const int *x, const int *y, int B, int T) {
-    float loss = gpt_forward(m, x, y, B, T);
-    memset(gpt_grads(m), 0, gpt_params_table(m)->total * sizeof(float));
-    gpt_backward(m);
-    return loss;
-}
-
 START_TEST(test_attention_passes_nan_on) {
     /* a NaN in a query or a key (from a corrupt weight, an overflow) must
      * reach the loss, which then stops training: the softmax must not turn
@@ -263,6 +229,49 @@ START_TEST(test_attention_passes_nan_on) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ the model */
+
+/* A tiny, deliberately non-square GPT: V 7, C 12, 3 heads, 2 layers, block 5. */
+static const gpt_config TINY = {2, 3, 12, 5, 7, 0.0f};
+
+/* The finite-difference step of the model's gradient checks. */
+#define EPS 1e-2f
+
+static gpt *make_model(const gpt_config *c, int max_B, const gpt_kernels *k, uint64_t seed) {
+    rng init, drop;
+    rng_seed_stream(&init, seed, STREAM_INIT);
+    rng_seed_stream(&drop, seed, STREAM_DROPOUT);
+    error e = {{0}};
+    gpt *m = gpt_create(c, max_B, &init, &drop, k, &e);
+    ck_assert_msg(m != NULL, "gpt_create: %s", e.msg);
+    return m;
+}
+
+/* A GPT and a random batch, as the shared model checks (modelutil.h) see
+ * them. */
+typedef struct {
+    gpt *m;
+    int *x, *y; /* (B,T) */
+    model_ctx ctx;
+} fixture;
+
+static void fixture_init(fixture *f, const gpt_config *c, const gpt_kernels *k, int B, int T,
+                         uint64_t seed) {
+    f->m = make_model(c, B, k, seed);
+    f->x = malloc((size_t)B * T * sizeof *f->x);
+    f->y = malloc((size_t)B * T * sizeof *f->y);
+    rng r;
+    rng_seed(&r, seed);
+    random_batch(f->x, f->y, (size_t)B * T, c->vocab_size, &r);
+    f->ctx = (model_ctx){gpt_language_model(f->m), gpt_losses(f->m), f->x, f->y, B, T, NULL};
+}
+
+static void fixture_free(fixture *f) {
+    gpt_free(f->m);
+    free(f->x);
+    free(f->y);
+}
+
 /* Makes the tiny model's weights larger than N(0, 0.02), so every path
  * (layernorm gains, attention patterns) carries a real gradient. */
 static void spread_weights(gpt *m, rng *r) {
@@ -275,47 +284,35 @@ static void spread_weights(gpt *m, rng *r) {
     }
 }
 
+/* The tiny GPT (config c) with spread weights, on a batch of 2 x 5. */
+static void tiny_fixture(fixture *f, const gpt_config *c, const gpt_kernels *k, uint64_t seed) {
+    fixture_init(f, c, k, 2, 5, seed);
+    rng r;
+    rng_seed(&r, seed + 1);
+    spread_weights(f->m, &r);
+}
+
 START_TEST(test_gpt_gradient_every_tensor) {
-    enum { B = 2, T = 5 };
-    gpt *m = make_model(&TINY, B, &GPT_REFERENCE, 3);
+    fixture f;
+    tiny_fixture(&f, &TINY, &GPT_REFERENCE, 3);
+    assert_model_gradients(&f.ctx, 40, 3, EPS);
+    /* negative controls: a sign flipped and two elements swapped in one
+     * tensor's gradient, and the tied weight's gradient with its
+     * embedding half missing (halved), must all fail */
+    assert_checker_catches_errors(&f.ctx, "transformer.h.1.mlp.c_fc.weight", EPS);
+    const tensor_info *wte = param_table_find(gpt_params_table(f.m), "transformer.wte.weight");
+    float *halved = malloc(wte->size * sizeof *halved);
+    fill_gradients(&f.ctx);
+    for (size_t j = 0; j < wte->size; j++)
+        halved[j] = 0.5f * gpt_grads(f.m)[wte->offset + j];
     rng r;
     rng_seed(&r, 31);
-    spread_weights(m, &r);
-    int x[B * T], y[B * T];
-    random_tokens(x, B * T, TINY.vocab_size, &r);
-    random_tokens(y, B * T, TINY.vocab_size, &r);
-    loss_and_grads(m, x, y, B, T);
-    const param_table *pt = gpt_params_table(m);
-    float *grads = malloc(pt->total * sizeof *grads);
-    memcpy(grads, gpt_grads(m), pt->total * sizeof *grads);
-    model_ctx c = {m, x, y, B, T};
-    for (int i = 0; i < pt->n_tensors; i++) {
-        const tensor_info *t = &pt->tensors[i];
-        float *p = gpt_params(m) + t->offset;
-        const float *g = grads + t->offset;
-        double elem = grad_check_elements(model_objective, &c, p, g, t->size, 40, 1e-2f);
-        double dirs = grad_check_directions(model_objective, &c, p, g, t->size, 3, 1e-2f, &r);
-        ck_assert_msg(elem < GRAD_TOL && dirs < GRAD_TOL, "%s: element error %g, direction %g",
-                      t->name, elem, dirs);
-    }
-    /* negative controls: a gradient with one tensor's sign flipped, and one
-     * with the tied weight's embedding half missing (halved), must fail */
-    const tensor_info *fc = param_table_find(pt, "transformer.h.1.mlp.c_fc.weight");
-    const tensor_info *wte = param_table_find(pt, "transformer.wte.weight");
-    float *wrong = malloc(pt->total * sizeof *wrong);
-    for (size_t j = 0; j < fc->size; j++)
-        wrong[j] = -grads[fc->offset + j];
-    ck_assert_double_gt(grad_check_elements(model_objective, &c, gpt_params(m) + fc->offset, wrong,
-                                            fc->size, 40, 1e-2f),
+    float *wte_params = gpt_params(f.m) + wte->offset;
+    ck_assert_double_gt(grad_check_directions(model_objective, &f.ctx, wte_params, halved,
+                                              wte->size, 3, EPS, &r),
                         GRAD_TOL);
-    for (size_t j = 0; j < wte->size; j++)
-        wrong[j] = 0.5f * grads[wte->offset + j];
-    ck_assert_double_gt(grad_check_directions(model_objective, &c, gpt_params(m) + wte->offset,
-                                              wrong, wte->size, 3, 1e-2f, &r),
-                        GRAD_TOL);
-    free(wrong);
-    free(grads);
-    gpt_free(m);
+    free(halved);
+    fixture_free(&f);
 }
 END_TEST
 
@@ -326,21 +323,18 @@ START_TEST(test_fast_model_equals_reference) {
      * one of 8, so its edge case is compared too. */
     gpt_config c = {2, 4, 40, 16, 11, 0.0f};
     enum { B = 3, T = 16 };
-    gpt *ref = make_model(&c, B, &GPT_REFERENCE, 5), *fast = make_model(&c, B, &GPT_FAST, 5);
-    size_t n = gpt_params_table(ref)->total;
-    ck_assert_int_eq(memcmp(gpt_params(ref), gpt_params(fast), n * sizeof(float)), 0);
-    rng r;
-    rng_seed(&r, 6);
-    int x[B * T], y[B * T];
-    random_tokens(x, B * T, c.vocab_size, &r);
-    random_tokens(y, B * T, c.vocab_size, &r);
-    float l_ref = loss_and_grads(ref, x, y, B, T), l_fast = loss_and_grads(fast, x, y, B, T);
+    fixture ref, fast;
+    fixture_init(&ref, &c, &GPT_REFERENCE, B, T, 5);
+    fixture_init(&fast, &c, &GPT_FAST, B, T, 5);
+    size_t n = gpt_params_table(ref.m)->total;
+    ck_assert_int_eq(memcmp(gpt_params(ref.m), gpt_params(fast.m), n * sizeof(float)), 0);
+    float l_ref = fill_gradients(&ref.ctx), l_fast = fill_gradients(&fast.ctx);
     ck_assert_float_eq_tol(l_ref, l_fast, 1e-5f);
-    ck_assert_float_lt(rel_diff(gpt_grads(ref), gpt_grads(fast), n), 1e-4f);
-    ck_assert_float_lt(rel_diff(gpt_logits(ref), gpt_logits(fast), (size_t)B * T * c.vocab_size),
-                       1e-5f);
-    gpt_free(ref);
-    gpt_free(fast);
+    ck_assert_float_lt(rel_diff(gpt_grads(ref.m), gpt_grads(fast.m), n), 1e-4f);
+    ck_assert_float_lt(
+        rel_diff(gpt_logits(ref.m), gpt_logits(fast.m), (size_t)B * T * c.vocab_size), 1e-5f);
+    fixture_free(&ref);
+    fixture_free(&fast);
 }
 END_TEST
 
@@ -350,52 +344,16 @@ END_TEST
 #define CPU_SMALL_BATCH 12
 #define MIN_PARALLEL_BATCH 2
 
-/* One cpu-small-shaped forward + backward of B rows at a thread count;
- * returns the gradients (malloc'ed, *n of them). */
-static float *cpu_small_pass(int threads, int B, float *loss, size_t *n, int *threads_seen) {
-    omp_set_num_threads(threads);
-    int seen = 0;
-#pragma omp parallel
-    {
-#pragma omp single
-        seen = omp_get_num_threads();
-    }
-    *threads_seen = seen;
-    gpt_config c = {4, 4, 128, 64, 65, 0.0f};
-    enum { T = 64 };
-    gpt *m = make_model(&c, B, &GPT_FAST, 1337);
-    rng r;
-    rng_seed(&r, 7);
-    static int x[CPU_SMALL_BATCH * T], y[CPU_SMALL_BATCH * T];
-    random_tokens(x, B * T, c.vocab_size, &r);
-    random_tokens(y, B * T, c.vocab_size, &r);
-    *loss = loss_and_grads(m, x, y, B, T);
-    *n = gpt_params_table(m)->total;
-    float *grads = malloc(*n * sizeof *grads);
-    memcpy(grads, gpt_grads(m), *n * sizeof *grads);
-    gpt_free(m);
-    return grads;
-}
-
 START_TEST(test_thread_count_does_not_change_results) {
-    float l1, l2;
-    size_t n1, n2;
-    int t1, t2, threads_before = omp_get_max_threads();
+    /* the fast kernels at cpu-small's shape */
+    gpt_config c = {4, 4, 128, 64, 65, 0.0f};
     int B = (int)test_scaled(CPU_SMALL_BATCH);
     if (B < MIN_PARALLEL_BATCH)
         B = MIN_PARALLEL_BATCH;
-    float *g1 = cpu_small_pass(1, B, &l1, &n1, &t1);
-    float *g2 = cpu_small_pass(2, B, &l2, &n2, &t2);
-    /* as it was: without CK_FORK (under valgrind) the next tests share
-     * this process, and two threads there cost minutes */
-    omp_set_num_threads(threads_before);
-    ck_assert_int_eq(t1, 1);
-    ck_assert_int_eq(t2, 2); /* two threads really ran */
-    ck_assert_float_eq(l1, l2); /* bit for bit */
-    ck_assert_uint_eq(n1, n2);
-    ck_assert_int_eq(memcmp(g1, g2, n1 * sizeof *g1), 0);
-    free(g1);
-    free(g2);
+    fixture f;
+    fixture_init(&f, &c, &GPT_FAST, B, c.block_size, 1337);
+    assert_same_for_1_and_2_threads(&f.ctx);
+    fixture_free(&f);
 }
 END_TEST
 
@@ -416,24 +374,13 @@ END_TEST
 /* ------------------------------------------------------------ causality */
 
 START_TEST(test_gpt_is_causal) {
-    enum { B = 1, T = 5 };
-    gpt *m = make_model(&TINY, B, &GPT_FAST, 12);
+    /* every position, both ways: the future never reaches it, the past does */
+    fixture f;
+    tiny_fixture(&f, &TINY, &GPT_FAST, 12);
     rng r;
     rng_seed(&r, 13);
-    spread_weights(m, &r);
-    int x[T] = {1, 2, 3, 4, 5};
-    size_t V = (size_t)TINY.vocab_size;
-    float before[T * 7], after[T * 7];
-    gpt_forward(m, x, NULL, B, T);
-    memcpy(before, gpt_logits(m), T * V * sizeof(float));
-    x[3] = 0; /* change position 3 */
-    gpt_forward(m, x, NULL, B, T);
-    memcpy(after, gpt_logits(m), T * V * sizeof(float));
-    /* positions 0..2 cannot see it: exactly equal; 3 and 4 do see it */
-    ck_assert_int_eq(memcmp(before, after, 3 * V * sizeof(float)), 0);
-    ck_assert_float_gt(max_abs_diff(before + 3 * V, after + 3 * V, V), 1e-6f);
-    ck_assert_float_gt(max_abs_diff(before + 4 * V, after + 4 * V, V), 1e-6f);
-    gpt_free(m);
+    assert_causal(&f.ctx.lm, TINY.vocab_size, f.ctx.B, f.ctx.T, &r);
+    fixture_free(&f);
 }
 END_TEST
 
