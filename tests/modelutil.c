@@ -100,6 +100,41 @@ void assert_model_gradients(model_ctx *c, size_t max_elems, int n_dirs, float ep
                         lm->grads, max_elems, n_dirs, eps);
 }
 
+/* The model's loss under the dropout masks that the stream's state `start`
+ * draws: the stream is rewound before every forward. */
+typedef struct {
+    model_ctx *c;
+    rng *stream; /* the model's dropout stream */
+    rng start;   /* its state before the first pass */
+} same_masks_ctx;
+
+static double same_masks_objective(void *ctx) {
+    same_masks_ctx *s = ctx;
+    *s->stream = s->start;
+    return model_objective(s->c);
+}
+
+void assert_dropout_gradients(model_ctx *c, rng *dropout, size_t max_elems, int n_dirs,
+                              float eps) {
+    ck_assert_msg(c->piece == NULL, "the dropout check needs a smooth model");
+    language_model *lm = &c->lm;
+    size_t P = lm->table->total;
+    lm->set_training(lm->self, true);
+    same_masks_ctx s = {c, dropout, *dropout};
+    float *g = malloc(P * sizeof *g), *g_other = malloc(P * sizeof *g_other);
+    fill_gradients(c); /* under the masks of `start` */
+    memcpy(g, lm->grads, P * sizeof *g);
+    fill_gradients(c); /* the stream has moved on: other masks */
+    memcpy(g_other, lm->grads, P * sizeof *g_other);
+    assert_every_tensor(same_masks_objective, NULL, &s, lm->table, lm->params, g, max_elems,
+                        n_dirs, eps);
+    rng r;
+    rng_seed(&r, 98);
+    assert_dropout_gradient(same_masks_objective, &s, lm->params, g, g_other, P, eps, &r);
+    free(g);
+    free(g_other);
+}
+
 void assert_checker_catches_errors(model_ctx *c, const char *tensor, float eps) {
     fill_gradients(c);
     piece_fn piece = c->piece ? model_piece : NULL;

@@ -1,8 +1,8 @@
 /*
  * modelutil.h - checks that every model from chapter 02 on must pass, shared
  * by their Check suites (02-04's models and chapter 05's GPT): the gradient
- * of the loss with respect to every parameter tensor, causality, and
- * independence from the thread count.
+ * of the loss with respect to every parameter tensor (with dropout on too),
+ * causality, and independence from the thread count.
  *
  * Each function fails the running Check test (with a message naming what
  * went wrong) rather than returning a verdict.
@@ -46,6 +46,14 @@ void random_batch(int *x, int *y, size_t n, int V, rng *r);
  * n_dirs directions within every tensor (the first its own gradient).
  * GRAD_VERBOSE=1 in the environment prints each tensor's errors. */
 void assert_model_gradients(model_ctx *c, size_t max_elems, int n_dirs, float eps);
+
+/* The same checks with dropout on, for a smooth model whose dropout masks
+ * come from the stream `dropout` (the model's own). The objective rewinds
+ * the stream before every forward, so every pass drops the same elements
+ * (see assert_dropout_gradient in testutil.h); then the gradient of one
+ * pass under other masks must fail the check. Leaves the model training. */
+void assert_dropout_gradients(model_ctx *c, rng *dropout, size_t max_elems, int n_dirs,
+                              float eps);
 
 /* Negative control: the checker must see through a corrupted gradient.
  * Flips the sign of one tensor's gradient, then swaps two of its elements,

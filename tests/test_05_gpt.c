@@ -2,9 +2,10 @@
  * test_05_gpt.c - claims about chapter 05: GELU and its fast erf are
  * right; the fast kernels (BLAS, threaded) equal the readable loops of
  * chapters 02-04 and do not depend on the thread count; the whole GPT's
- * backward is its true gradient; it reproduces PyTorch's logits from a
- * committed safetensors file; checkpoints round-trip and resume bit for
- * bit; bad checkpoints are clear errors; sampling is reproducible.
+ * backward is its true gradient, with dropout on too; it is causal; it
+ * reproduces PyTorch's logits from a committed safetensors file;
+ * checkpoints round-trip and resume bit for bit; bad checkpoints are clear
+ * errors; sampling is reproducible.
  */
 #include <check.h>
 #include <math.h>
@@ -313,6 +314,22 @@ START_TEST(test_gpt_gradient_every_tensor) {
                         GRAD_TOL);
     free(halved);
     fixture_free(&f);
+}
+END_TEST
+
+START_TEST(test_gpt_gradient_with_dropout) {
+    /* dropout on at every site (embeddings, attention weights, both
+     * residual branches), through both sets of kernels: the backward must
+     * send each gradient through the elements its forward kept */
+    gpt_config c = TINY;
+    c.dropout = 0.2f;
+    const gpt_kernels *kernels[2] = {&GPT_REFERENCE, &GPT_FAST};
+    for (int k = 0; k < 2; k++) {
+        fixture f;
+        tiny_fixture(&f, &c, kernels[k], 4);
+        assert_dropout_gradients(&f.ctx, gpt_dropout_rng(f.m), 40, 3, EPS);
+        fixture_free(&f);
+    }
 }
 END_TEST
 
@@ -692,6 +709,7 @@ static Suite *gpt_suite(void) {
 
     tc = tcase_create("model");
     tcase_add_test(tc, test_gpt_gradient_every_tensor);
+    tcase_add_test(tc, test_gpt_gradient_with_dropout);
     tcase_add_test(tc, test_untrained_loss_near_ln_vocab);
     tcase_add_test(tc, test_gpt_is_causal);
     tcase_add_test(tc, test_pytorch_logits_reproduced);

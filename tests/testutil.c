@@ -181,6 +181,20 @@ double grad_check_directions(objective_fn f, void *ctx, float *x, const float *g
     return worst;
 }
 
+void assert_dropout_gradient(objective_fn f, void *ctx, float *params, const float *g,
+                             const float *g_other_masks, size_t n, float eps, rng *r) {
+    double same = grad_check_directions(f, ctx, params, g, n, DROPOUT_DIRS, eps, r);
+    double other = grad_check_directions(f, ctx, params, g_other_masks, n, DROPOUT_DIRS, eps, r);
+    if (getenv("GRAD_VERBOSE"))
+        fprintf(stderr, "dropout: same masks %.2e, other masks %.2e\n", same, other);
+    ck_assert_msg(same < GRAD_TOL, "gradient under the same dropout masks is off: error %g",
+                  same);
+    ck_assert_msg(other > GRAD_TOL,
+                  "a gradient under other dropout masks passed the check (error %g): "
+                  "the check cannot see a wrong mask",
+                  other);
+}
+
 double dot_double(const float *out, const float *w, size_t n) {
     double s = 0.0;
     for (size_t i = 0; i < n; i++)

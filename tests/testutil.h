@@ -99,6 +99,21 @@ double grad_check_directions(objective_fn f, void *ctx, float *x, const float *g
 /* Error tolerance for the checks above (see the comment there). */
 #define GRAD_TOL 2e-2
 
+/* Dropout makes the loss a random function of the weights: every forward
+ * pass draws new masks. Rewind the dropout stream before every forward and
+ * every pass drops the same elements: the loss is smooth again and finite
+ * differences apply. f must be such an objective (it rewinds the stream,
+ * then runs the forward), g the backward's gradient of a pass under the
+ * masks f rewinds to, and g_other_masks the gradient of a pass under other
+ * masks (a forward without the rewind), at the same params (n). Asserts
+ * that g passes grad_check_directions (DROPOUT_DIRS directions, error below
+ * GRAD_TOL) and that g_other_masks fails it: the check sees a backward that
+ * applies another mask than its forward did. GRAD_VERBOSE=1 in the
+ * environment prints both errors. */
+#define DROPOUT_DIRS 3
+void assert_dropout_gradient(objective_fn f, void *ctx, float *params, const float *g,
+                             const float *g_other_masks, size_t n, float eps, rng *r);
+
 /* sum_i out_i * w_i in double: a scalar "loss" whose gradient w.r.t. out is
  * w, used to test a layer's backward in isolation. */
 double dot_double(const float *out, const float *w, size_t n);
