@@ -23,12 +23,17 @@
  * Parallelism: every `omp parallel for` splits work whose outputs are
  * disjoint (rows of out, rows of dinp, rows of dw), and every sum is done by
  * one thread in a fixed order, so the result is the same bit for bit with 1
- * or 16 threads. `omp simd` lets the compiler use vector registers for the
- * innermost loop; its order depends only on the compiled code.
+ * or 16 threads. A layer that touches fewer than PARALLEL_MIN_WORK floats
+ * (linear_work; see common/parallel.h) is not worth waking a second thread
+ * for and stays on one, with the same result. `omp simd` lets the compiler
+ * use vector registers for the innermost loop; its order depends only on
+ * the compiled code.
  */
 #include "linear.h"
 
 #include <math.h>
+
+#include "../common/parallel.h"
 
 #define LINEAR_TILE 4
 
@@ -41,9 +46,13 @@ static size_t tile_rows(const float *rows[LINEAR_TILE], const float *m, size_t i
     return n - i0 < LINEAR_TILE ? n - i0 : LINEAR_TILE;
 }
 
+size_t linear_work(size_t N, int C, int OC) {
+    return (N + (size_t)OC) * (size_t)C + N * (size_t)OC;
+}
+
 void linear_forward(float *out, const float *inp, const float *w, const float *bias, size_t N,
                     int C, int OC) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (linear_work(N, C, OC) >= PARALLEL_MIN_WORK)
     for (size_t n0 = 0; n0 < N; n0 += LINEAR_TILE) {
         const float *x[LINEAR_TILE]; /* (C) four input rows */
         size_t real = tile_rows(x, inp, n0, N, (size_t)C);
@@ -104,15 +113,16 @@ void linear_backward(float *dinp, float *dw, float *dbias, const float *dout, co
     /* forward: out[n][o] = bias[o] + sum_c inp[n][c] * w[o][c]
      * d out[n][o] / d inp[n][c] = w[o][c]: each input row gathers the
      * weight rows, weighted by how much each output mattered. */
+    size_t work = linear_work(N, C, OC);
     if (dinp) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (work >= PARALLEL_MIN_WORK)
         for (size_t n = 0; n < N; n++)
             input_grad_row(dinp + n * C, dout + n * OC, w, C, OC);
     }
     /* d out[n][o] / d w[o][c] = inp[n][c] and d out[n][o] / d bias[o] = 1,
      * summed over every position n that used them. One thread owns each
      * weight row and adds the positions up in order. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (work >= PARALLEL_MIN_WORK)
     for (int o = 0; o < OC; o++)
         weight_grad_row(dw + (size_t)o * C, dbias, dout, inp, N, C, OC, o);
 }

@@ -26,6 +26,11 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
 void linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                      const float *w, size_t N, int C, int OC);
 
+/* How many floats one linear layer touches, input (N,C) + weight (OC,C) +
+ * output (N,OC): the size of its work, which decides whether its loops are
+ * split across threads (common/parallel.h). */
+size_t linear_work(size_t N, int C, int OC);
+
 /* torch.nn.Linear's default initialisation: w (OC,C) and bias (OC, or NULL)
  * uniform in [-1/sqrt(C), 1/sqrt(C)), so every output starts with a variance
  * about a third of its input's, whatever C is. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/parallel.h"
 #include "attention.h"
 #include "linear.h"
 
@@ -78,8 +79,9 @@ float attention_model_forward(attention_model *m, const int *ids, const int *tar
     linear_forward(m->q, b->x, m->w.wq, NULL, N, C, C);
     linear_forward(m->k, b->x, m->w.wk, NULL, N, C, C);
     linear_forward(m->v, b->x, m->w.wv, NULL, N, C, C);
-    /* each sequence of the batch attends only within itself */
-#pragma omp parallel for schedule(static)
+    /* each sequence of the batch attends only within itself; the work is
+     * the B*T*T attention weights, each a dot product of length C */
+#pragma omp parallel for schedule(static) if ((size_t)B * T * T >= PARALLEL_MIN_WORK)
     for (int i = 0; i < B; i++) {
         size_t row = (size_t)i * T * C;
         float *att = m->att + (size_t)i * T * T;
@@ -96,7 +98,7 @@ void attention_model_backward(attention_model *m) {
     memset(m->grad_acts, 0, m->n_grad_acts * sizeof *m->grad_acts);
     lm_base_head_backward(b, m->dh, m->h);
     /* h = att @ v and att = causal softmax(q k^T / sqrt(C)), row by row */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * T * T >= PARALLEL_MIN_WORK)
     for (int i = 0; i < B; i++) {
         size_t row = (size_t)i * T * C, tt = (size_t)i * T * T;
         attention_mix_backward(m->datt + tt, m->dv + row, m->dh + row, m->att + tt, m->v + row,

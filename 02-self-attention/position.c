@@ -9,8 +9,10 @@
 
 #include <stddef.h>
 
+#include "../common/parallel.h"
+
 void position_embedding_forward(float *x, const float *wpe, int B, int T, int C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PARALLEL_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
             float *row = x + ((size_t)b * T + t) * C;
@@ -24,7 +26,7 @@ void position_embedding_backward(float *dwpe, const float *dx, int B, int T, int
     /* forward: x[b][t] += wpe[t] - every row b used wpe[t], so its gradient
      * is the sum over b. One thread owns each position t and sums the rows
      * in order (no two threads add into the same row of dwpe). */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PARALLEL_MIN_WORK)
     for (int t = 0; t < T; t++) {
         float *dpos = dwpe + (size_t)t * C;
         for (int b = 0; b < B; b++) {

@@ -5,8 +5,9 @@
  * chapter 02's head run NH times on narrower slices: head h of batch row b
  * reads columns h*hs..(h+1)*hs of the q, k and v thirds of qkv (rows 3C
  * apart) and writes the same columns of out (rows C apart). The (b, h)
- * pairs share nothing, so they run in parallel, and each pair's arithmetic
- * is the same whatever thread runs it.
+ * pairs share nothing, so they run in parallel (when there are enough of
+ * them to be worth it: multihead_work), and each pair's arithmetic is the
+ * same whatever thread runs it.
  *
  *     qkv (B,T,3C):  [ q: head0 head1 ... | k: head0 head1 ... | v: ... ]
  *     att (B,NH,T,T): one T x T matrix per (b, h)
@@ -17,6 +18,7 @@
 #include <stddef.h>
 
 #include "../02-self-attention/attention.h"
+#include "../common/parallel.h"
 
 /* Where pair (b, h) starts in each tensor. */
 typedef struct {
@@ -36,9 +38,12 @@ static head_slice slice(int b, int h, int T, int C, int NH) {
     return s;
 }
 
+size_t multihead_work(int B, int T, int NH) { return (size_t)B * NH * T * T; }
+
 void multihead_scores_forward(float *att, const float *qkv, int B, int T, int C, int NH) {
     int hs = C / NH;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) \
+    if (multihead_work(B, T, NH) >= PARALLEL_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             head_slice s = slice(b, h, T, C, NH);
@@ -49,7 +54,8 @@ void multihead_scores_forward(float *att, const float *qkv, int B, int T, int C,
 void multihead_mix_forward(float *out, const float *att, const float *qkv, int B, int T, int C,
                            int NH) {
     int hs = C / NH;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) \
+    if (multihead_work(B, T, NH) >= PARALLEL_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             head_slice s = slice(b, h, T, C, NH);
@@ -60,7 +66,8 @@ void multihead_mix_forward(float *out, const float *att, const float *qkv, int B
 void multihead_mix_backward(float *datt, float *dqkv, const float *dout, const float *att,
                             const float *qkv, int B, int T, int C, int NH) {
     int hs = C / NH;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) \
+    if (multihead_work(B, T, NH) >= PARALLEL_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             head_slice s = slice(b, h, T, C, NH);
@@ -72,7 +79,8 @@ void multihead_mix_backward(float *datt, float *dqkv, const float *dout, const f
 void multihead_scores_backward(float *dqkv, float *datt, const float *att,
                                const float *qkv, int B, int T, int C, int NH) {
     int hs = C / NH;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) \
+    if (multihead_work(B, T, NH) >= PARALLEL_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             head_slice s = slice(b, h, T, C, NH);

@@ -15,6 +15,8 @@
 #ifndef MULTIHEAD_MULTIHEAD_H
 #define MULTIHEAD_MULTIHEAD_H
 
+#include <stddef.h>
+
 /* att (B,NH,T,T): every head's causal attention weights, from qkv (B,T,3C). */
 void multihead_scores_forward(float *att, const float *qkv, int B, int T, int C, int NH);
 
@@ -31,5 +33,10 @@ void multihead_mix_backward(float *datt, float *dqkv, const float *dout, const f
  * scratch and overwrite it (chapter 05's does), this one leaves it as is. */
 void multihead_scores_backward(float *dqkv, float *datt, const float *att,
                                const float *qkv, int B, int T, int C, int NH);
+
+/* The size of each function's work, B*NH*T*T attention weights (each a
+ * dot product of length hs): it decides whether the (b, h) pairs are split
+ * across threads (common/parallel.h). */
+size_t multihead_work(int B, int T, int NH);
 
 #endif

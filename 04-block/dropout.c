@@ -9,6 +9,8 @@
  */
 #include "dropout.h"
 
+#include "../common/parallel.h"
+
 void dropout_forward(float *out, float *mask, const float *inp, size_t n, float p, rng *r) {
     if (p == 0.0f) { /* off: an exact copy, and the RNG is left alone */
         for (size_t i = 0; i < n; i++) {
@@ -26,7 +28,7 @@ void dropout_forward(float *out, float *mask, const float *inp, size_t n, float 
 
 void dropout_backward(float *dinp, const float *dout, const float *mask, size_t n) {
     /* forward: out = inp * mask */
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= PARALLEL_MIN_WORK)
     for (size_t i = 0; i < n; i++)
         dinp[i] += dout[i] * mask[i];
 }

@@ -15,9 +15,11 @@
 
 #include <math.h>
 
+#include "../common/parallel.h"
+
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                        const float *b, size_t N, int C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * (size_t)C >= PARALLEL_MIN_WORK)
     for (size_t n = 0; n < N; n++) {
         const float *x = inp + n * C;
         float *y = out + n * C;
@@ -42,7 +44,7 @@ void layernorm_backward_params(float *dw, float *db, const float *dout, const fl
                                const float *mean, const float *rstd, size_t N, int C) {
     /* forward: out[n][c] = norm[n][c] * w[c] + b[c], summed over every row n
      * for the gains: one thread owns each column c and adds the rows in order */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * (size_t)C >= PARALLEL_MIN_WORK)
     for (int c = 0; c < C; c++) {
         float dw_c = 0.0f, db_c = 0.0f;
         for (size_t n = 0; n < N; n++) {
@@ -60,7 +62,7 @@ void layernorm_backward_input(float *dinp, const float *dout, const float *inp, 
                               const float *mean, const float *rstd, size_t N, int C) {
     /* forward: norm = (x - mean) * rstd, with mean and rstd functions of the
      * whole row: each row is its own problem */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * (size_t)C >= PARALLEL_MIN_WORK)
     for (size_t n = 0; n < N; n++) {
         const float *x = inp + n * C, *dy = dout + n * C;
         float *dx = dinp + n * C;

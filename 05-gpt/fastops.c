@@ -7,6 +7,7 @@
 #include "../02-self-attention/linear.h"
 #include "../03-multihead/multihead.h"
 #include "../04-block/layernorm.h"
+#include "../common/parallel.h"
 #include "gelu.h"
 
 /* ---------------------------------------------------------------- layernorm */
@@ -21,7 +22,7 @@ void layernorm_fast_backward(float *dinp, float *dw, float *db, const float *dou
      * runs over the rows in order, so the result does not depend on the
      * number of threads */
     int blocks = (C + LN_COLUMNS - 1) / LN_COLUMNS;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * (size_t)C >= PARALLEL_MIN_WORK)
     for (int blk = 0; blk < blocks; blk++) {
         int c0 = blk * LN_COLUMNS, width = C - c0 < LN_COLUMNS ? C - c0 : LN_COLUMNS;
         float acc_w[LN_COLUMNS] = {0}, acc_b[LN_COLUMNS] = {0};
@@ -45,6 +46,16 @@ void layernorm_fast_backward(float *dinp, float *dw, float *db, const float *dou
 
 #ifdef USE_BLAS
 #include <cblas.h>
+#include <omp.h>
+
+/* Keeps the sgemm calls that a task of a parallel region makes on the
+ * thread that makes them; called in the region before them. The OpenMP
+ * build of OpenBLAS splits a call over omp_get_max_threads() threads of its
+ * own unless it comes from inside an active parallel region, and a region
+ * that the PARALLEL_MIN_WORK guard keeps on one thread is not active: every
+ * call there would start and stop a thread. Inside a region the setting
+ * belongs to the region's own task and ends with it. */
+static void sgemm_on_this_thread(void) { omp_set_num_threads(1); }
 
 /* Every matmul is cut into this many independent pieces, whatever the
  * number of threads: one per core of the 2-core machines this chapter is
@@ -61,8 +72,9 @@ static size_t piece_begin(size_t n, int task) { return n * (size_t)task / MATMUL
 void linear_fast_forward(float *out, const float *inp, const float *w, const float *bias,
                          size_t N, int C, int OC) {
     /* out = inp @ w^T (+ bias), one block of rows per task */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (linear_work(N, C, OC) >= PARALLEL_MIN_WORK)
     for (int task = 0; task < MATMUL_TASKS; task++) {
+        sgemm_on_this_thread();
         size_t n0 = piece_begin(N, task), rows = piece_begin(N, task + 1) - n0;
         if (rows == 0)
             continue;
@@ -80,8 +92,11 @@ void linear_fast_forward(float *out, const float *inp, const float *w, const flo
 
 void linear_fast_backward(float *dinp, float *dw, float *dbias, const float *dout,
                           const float *inp, const float *w, size_t N, int C, int OC) {
-#pragma omp parallel
+    /* one team for both products: its threads go from the first split to
+     * the second without leaving the region */
+#pragma omp parallel if (linear_work(N, C, OC) >= PARALLEL_MIN_WORK)
     {
+        sgemm_on_this_thread();
         /* dinp += dout @ w: rows of dinp are independent, split by rows */
         if (dinp) {
 #pragma omp for schedule(static)
@@ -156,9 +171,11 @@ static void causal_softmax_rows(float *att, int T) {
 void attention_fast_scores_forward(float *att, const float *qkv, int B, int T, int C, int NH) {
     int hs = C / NH;
     float scale = 1.0f / sqrtf((float)hs);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) \
+    if (multihead_work(B, T, NH) >= PARALLEL_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
+            sgemm_on_this_thread();
             const float *q = qkv + qkv_at(b, h, T, C, NH), *k = q + C;
             float *a = att + att_at(b, h, T, NH);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, 3 * C, k,
@@ -170,9 +187,11 @@ void attention_fast_scores_forward(float *att, const float *qkv, int B, int T, i
 void attention_fast_mix_forward(float *out, const float *att, const float *qkv, int B, int T,
                                 int C, int NH) {
     int hs = C / NH;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) \
+    if (multihead_work(B, T, NH) >= PARALLEL_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
+            sgemm_on_this_thread();
             const float *v = qkv + qkv_at(b, h, T, C, NH) + 2 * C;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f,
                         att + att_at(b, h, T, NH), T, v, 3 * C, 0.0f,
@@ -183,9 +202,11 @@ void attention_fast_mix_forward(float *out, const float *att, const float *qkv, 
 void attention_fast_mix_backward(float *datt, float *dqkv, const float *dout, const float *att,
                                  const float *qkv, int B, int T, int C, int NH) {
     int hs = C / NH;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) \
+    if (multihead_work(B, T, NH) >= PARALLEL_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
+            sgemm_on_this_thread();
             const float *v = qkv + qkv_at(b, h, T, C, NH) + 2 * C;
             float *dv = dqkv + qkv_at(b, h, T, C, NH) + 2 * C;
             const float *a = att + att_at(b, h, T, NH), *d = dout + out_at(b, h, T, C, NH);
@@ -219,9 +240,11 @@ void attention_fast_scores_backward(float *dqkv, float *datt, const float *att,
                                     const float *qkv, int B, int T, int C, int NH) {
     int hs = C / NH;
     float scale = 1.0f / sqrtf((float)hs);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) \
+    if (multihead_work(B, T, NH) >= PARALLEL_MIN_WORK)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
+            sgemm_on_this_thread();
             const float *q = qkv + qkv_at(b, h, T, C, NH), *k = q + C;
             float *dq = dqkv + qkv_at(b, h, T, C, NH), *dk = dq + C;
             float *ds = datt + att_at(b, h, T, NH);

@@ -17,6 +17,7 @@
 #include "../02-self-attention/linear.h"
 #include "../02-self-attention/model.h"
 #include "../02-self-attention/position.h"
+#include "../common/parallel.h"
 #include "modelutil.h"
 #include "testutil.h"
 
@@ -294,16 +295,20 @@ END_TEST
 
 /* ------------------------------------------------------------ the model */
 
+/* The most tokens a fixture's batch holds (the thread-count test's). */
+enum { FIXTURE_TOKENS = 16 * 64 };
+
 typedef struct {
     attention_model m;
     model_ctx ctx;
-    int x[64 * 8], y[64 * 8];
+    int x[FIXTURE_TOKENS], y[FIXTURE_TOKENS];
 } fixture;
 
 static void make_model(fixture *f, int V_, int C_, int B_, int T_, uint64_t seed) {
     rng r;
     rng_seed(&r, seed);
     error e;
+    ck_assert_int_le(B_ * T_, FIXTURE_TOKENS);
     ck_assert_msg(attention_model_init(&f->m, V_, C_, B_, T_, &r, &e) == 0, "%s", e.msg);
     random_batch(f->x, f->y, (size_t)B_ * T_, V_, &r);
     f->ctx = (model_ctx){attention_language_model(&f->m), f->m.base.losses, f->x, f->y, B_, T_,
@@ -354,8 +359,17 @@ START_TEST(test_model_is_causal) {
 END_TEST
 
 START_TEST(test_model_same_for_1_and_2_threads) {
+    /* large enough that every loop the model splits across threads really
+     * is split (common/parallel.h): the attention's B*T*T weights, the
+     * position embeddings' B*T*C, each linear layer, the N*V cross-entropy */
+    enum { VOCAB = 65, CC = 64, BB = 16, TT = 64 };
+    size_t n = (size_t)BB * TT;
+    ck_assert_uint_ge(n * TT, PARALLEL_MIN_WORK);
+    ck_assert_uint_ge(n * CC, PARALLEL_MIN_WORK);
+    ck_assert_uint_ge(linear_work(n, CC, CC), PARALLEL_MIN_WORK);
+    ck_assert_uint_ge(n * VOCAB, PARALLEL_MIN_WORK);
     fixture f;
-    make_model(&f, 11, 16, 8, 8, 12);
+    make_model(&f, VOCAB, CC, BB, TT, 12);
     assert_same_for_1_and_2_threads(&f.ctx);
     attention_model_free(&f.m);
 }
