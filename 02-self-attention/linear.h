@@ -6,9 +6,12 @@
  *
  * The weight is stored [out, in] (OC rows of C), as torch.nn.Linear stores
  * it, so that a row of w is "what output o looks for in the input". This is
- * the first matrix multiplication of the book, written as the plain triple
- * loop; chapter 05 puts a BLAS call behind the same signature, and a test
- * checks the two agree.
+ * the first matrix multiplication of the book: the triple loop of the
+ * formula (rows, outputs, the sum), with one outer loop taken four steps at
+ * a time so that each row it loads is used four times (see linear.c). Tests
+ * check the forward pass against the plain triple loop and the backward
+ * pass against finite differences. Chapter 05 puts a BLAS call behind the
+ * same signature, and a test checks the two agree.
  */
 #ifndef ATTENTION_LINEAR_H
 #define ATTENTION_LINEAR_H
