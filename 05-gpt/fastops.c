@@ -62,8 +62,10 @@ static void sgemm_on_this_thread(void) { omp_set_num_threads(1); }
  * tuned for. More, smaller pieces cost more than they gain here (a weight
  * gradient cut 4 ways ran ~10% slower than cut 2 ways at cpu-small's
  * shapes). A fixed split means each output element is computed by the same
- * sgemm call on every machine and for every thread count, so results are
- * bit-identical. */
+ * one-thread sgemm call, with the same arguments, whatever the number of
+ * threads, so on one machine the results are bit-identical for any thread
+ * count. Not across machines: OpenBLAS picks its kernels for the CPU it
+ * finds, and different kernels may round differently. */
 #define MATMUL_TASKS 2
 
 /* [begin, end) of piece `task` when n items are cut into MATMUL_TASKS. */

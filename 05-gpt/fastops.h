@@ -7,9 +7,13 @@
  *
  *  - linear layers call cblas_sgemm, the BLAS matrix multiply, which runs
  *    near the CPU's peak. With 2 cores, one 2-thread sgemm on GPT-sized
- *    matrices reaches only ~100 GFLOP/s; splitting the rows into a fixed
- *    number of independent tasks, each a 1-thread sgemm, reaches ~140. The
- *    split does not depend on the thread count, so neither do the results.
+ *    matrices reaches only ~100 GFLOP/s; splitting each product into a
+ *    fixed number of independent tasks, each a 1-thread sgemm, reaches
+ *    ~140. The output and the input's gradient are split by rows; the
+ *    weight's gradient, a sum over all rows, is split by output feature
+ *    (rows of dw), so no two tasks add into the same element. The split
+ *    does not depend on the thread count, so on one machine neither do the
+ *    results.
  *  - attention runs one (batch row, head) pair per task, each pair's four
  *    small products as sgemm calls on strided views of the qkv tensor.
  *
