@@ -1,8 +1,9 @@
 /*
  * test_01_bigram.c - claims about chapter 01: softmax and cross-entropy
  * give the textbook values, the bigram's backward pass is the true gradient,
- * an untrained model pays about ln(V), training lowers the loss, and
- * sampling follows the distribution it is given.
+ * an untrained model pays about ln(V), training lowers the loss, sampling
+ * follows the distribution it is given (top-k keeps exactly k tokens, ties
+ * to the lower id), and generation refuses an empty prompt.
  */
 #include <check.h>
 #include <math.h>
@@ -244,9 +245,37 @@ START_TEST(test_top_k_one_is_argmax) {
     float probs[6];
     rng r;
     rng_seed(&r, 9);
+    error e;
     sampler_config sc = {1.0f, 1};
     for (int i = 0; i < 200; i++)
-        ck_assert_int_eq(sample_token(logits, 6, &sc, probs, &r), 1);
+        ck_assert_int_eq(sample_token(logits, 6, &sc, probs, &r, &e), 1);
+    /* equal maxima: argmax is the first of them, always */
+    const float tied[4] = {0.5f, 3.0f, 3.0f, 3.0f};
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(sample_token(tied, 4, &sc, probs, &r, &e), 1);
+}
+END_TEST
+
+START_TEST(test_top_k_keeps_exactly_k_on_ties) {
+    /* three tokens tie for second place; top-2 keeps the best and the
+     * first of the tied ones, and nothing else */
+    const float logits[5] = {1.0f, 3.0f, 2.0f, 2.0f, 2.0f};
+    float probs[5];
+    rng r;
+    rng_seed(&r, 10);
+    error e;
+    sampler_config sc = {1.0f, 2};
+    int counts[5] = {0};
+    for (int i = 0; i < 2000; i++)
+        counts[sample_token(logits, 5, &sc, probs, &r, &e)]++;
+    ck_assert_int_gt(counts[1], 0);
+    ck_assert_int_gt(counts[2], 0);
+    ck_assert_int_eq(counts[0] + counts[3] + counts[4], 0);
+    /* the distribution drawn from: softmax of logits 3 and 2, zero elsewhere */
+    double p1 = 1.0 / (1.0 + exp(-1.0));
+    ck_assert_float_eq_tol(probs[1], p1, 1e-6);
+    ck_assert_float_eq_tol(probs[2], 1.0 - p1, 1e-6);
+    ck_assert_float_eq(probs[0] + probs[3] + probs[4], 0.0f);
 }
 END_TEST
 
@@ -264,8 +293,9 @@ START_TEST(test_sampling_follows_distribution) {
     rng r;
     rng_seed(&r, 2024);
     sampler_config plain = SAMPLER_PLAIN;
+    error e;
     for (int i = 0; i < N; i++)
-        counts[sample_token(logits, 4, &plain, probs, &r)]++;
+        counts[sample_token(logits, 4, &plain, probs, &r, &e)]++;
     double chi2 = 0;
     for (int i = 0; i < 4; i++)
         chi2 += (counts[i] - N * p[i]) * (counts[i] - N * p[i]) / (N * p[i]);
@@ -283,7 +313,7 @@ START_TEST(test_sampling_follows_distribution) {
     for (int c = 0; c < 2; c++) {
         int k[4] = {0};
         for (int i = 0; i < N; i++)
-            k[sample_token(logits, 4, &cases[c].sc, probs, &r)]++;
+            k[sample_token(logits, 4, &cases[c].sc, probs, &r, &e)]++;
         double stat = 0;
         for (int i = 0; i < 4; i++) {
             double expected = N * cases[c].expect[i];
@@ -324,6 +354,31 @@ START_TEST(test_generate_reproducible) {
 }
 END_TEST
 
+START_TEST(test_generate_rejects_empty_prompt) {
+    /* with no token there is no last position to predict from: an error,
+     * and nothing written */
+    enum { V = 5 };
+    bigram m;
+    rng r;
+    rng_seed(&r, 6);
+    error e;
+    ck_assert_int_eq(bigram_init(&m, V, 1, 8, &r, &e), 0);
+    tokenizer tok;
+    ck_assert_int_eq(tokenizer_build(&tok, "abcde", V, &e), 0);
+    language_model lm = bigram_language_model(&m);
+    char out[64] = {0};
+    FILE *f = fmemopen(out, sizeof out, "w");
+    int prompt[1] = {0};
+    sampler_config sc = SAMPLER_PLAIN;
+    ck_assert_int_eq(generate(&lm, &tok, prompt, 0, 10, &sc, &r, f, &e), -1);
+    fclose(f);
+    ck_assert_str_eq(e.msg, "the prompt is empty: generation needs at least one token");
+    ck_assert_str_eq(out, "");
+    tokenizer_free(&tok);
+    bigram_free(&m);
+}
+END_TEST
+
 static Suite *bigram_suite(void) {
     Suite *s = suite_create("01-bigram");
     TCase *tc = tcase_create("crossentropy");
@@ -342,8 +397,10 @@ static Suite *bigram_suite(void) {
 
     tc = tcase_create("sampling");
     tcase_add_test(tc, test_top_k_one_is_argmax);
+    tcase_add_test(tc, test_top_k_keeps_exactly_k_on_ties);
     tcase_add_test(tc, test_sampling_follows_distribution);
     tcase_add_test(tc, test_generate_reproducible);
+    tcase_add_test(tc, test_generate_rejects_empty_prompt);
     suite_add_tcase(s, tc);
     return s;
 }
