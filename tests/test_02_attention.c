@@ -5,14 +5,17 @@
  * causal weighted average (zero queries give the plain running mean, rows
  * sum to 1, the future gets exactly 0), and the one-head model is causal,
  * thread-count independent, correctly differentiated and starts near
- * ln(V).
+ * ln(V); generating from a prompt longer than the block is generating from
+ * its last block_size tokens.
  */
 #include <check.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../01-bigram/generate.h"
 #include "../02-self-attention/attention.h"
 #include "../02-self-attention/linear.h"
 #include "../02-self-attention/model.h"
@@ -388,6 +391,42 @@ START_TEST(test_untrained_loss_near_ln_vocab) {
 }
 END_TEST
 
+/* n characters that lm generates after the prompt, always from one seed. */
+static void generate_text(language_model *lm, const tokenizer *tok, const int *prompt,
+                          size_t n_prompt, char *text, long n) {
+    rng r;
+    rng_seed(&r, 14);
+    error e;
+    sampler_config sc = SAMPLER_PLAIN;
+    FILE *f = fmemopen(text, (size_t)n + 1, "w");
+    ck_assert_int_eq(generate(lm, tok, prompt, n_prompt, n, &sc, &r, f, &e), 0);
+    fclose(f);
+    ck_assert_uint_eq(strlen(text), (size_t)n);
+}
+
+START_TEST(test_generate_crops_long_prompts) {
+    /* the head looks back at most block_size tokens, so a longer prompt
+     * must give exactly what its last block_size tokens give. The control:
+     * one token fewer gives other text, so the tokens before the last one
+     * do matter (unlike chapter 01's bigram, where cropping cannot show) */
+    enum { BLOCK = 6, LONG = 12, GEN = 60 };
+    fixture f;
+    make_model(&f, V, C, 1, BLOCK, 13);
+    tokenizer tok;
+    error e;
+    ck_assert_int_eq(tokenizer_build(&tok, "abcdefg", V, &e), 0);
+    const int prompt[LONG] = {0, 1, 2, 3, 4, 5, 6, 5, 4, 3, 2, 1};
+    char whole[GEN + 1], last_block[GEN + 1], shorter[GEN + 1];
+    generate_text(&f.ctx.lm, &tok, prompt, LONG, whole, GEN);
+    generate_text(&f.ctx.lm, &tok, prompt + LONG - BLOCK, BLOCK, last_block, GEN);
+    generate_text(&f.ctx.lm, &tok, prompt + LONG - BLOCK + 1, BLOCK - 1, shorter, GEN);
+    ck_assert_str_eq(whole, last_block);
+    ck_assert_str_ne(whole, shorter);
+    tokenizer_free(&tok);
+    attention_model_free(&f.m);
+}
+END_TEST
+
 static Suite *attention_suite(void) {
     Suite *s = suite_create("02-self-attention");
     TCase *tc = tcase_create("linear");
@@ -412,6 +451,7 @@ static Suite *attention_suite(void) {
     tcase_add_test(tc, test_model_is_causal);
     tcase_add_test(tc, test_model_same_for_1_and_2_threads);
     tcase_add_test(tc, test_untrained_loss_near_ln_vocab);
+    tcase_add_test(tc, test_generate_crops_long_prompts);
     suite_add_tcase(s, tc);
     return s;
 }
