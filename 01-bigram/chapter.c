@@ -66,8 +66,14 @@ void plot_loss(const char *out_dir) {
     if (exe_dir(dir, sizeof dir) != 0)
         return;
     snprintf(script, sizeof script, "%s/../common/plot/loss.gp", dir);
-    if (access(script, R_OK) != 0 || strchr(out_dir, '\'')) {
-        printf("note: not plotting (no %s, or a quote in the output path)\n", script);
+    if (access(script, R_OK) != 0) {
+        printf("note: not plotting (no %s)\n", script);
+        return;
+    }
+    if (strchr(out_dir, '\'')) { /* it would end the '...' strings of the -e below */
+        printf("note: not plotting (the output path %s has a single quote, which the gnuplot "
+               "command cannot carry)\n",
+               out_dir);
         return;
     }
     snprintf(expr, sizeof expr, "csv='%s/loss.csv'; out='%s/loss.png'", out_dir, out_dir);
