@@ -26,18 +26,6 @@ options chapter_default_options(const char *out_dir) {
     };
 }
 
-options chapter_attention_options(const char *out_dir) {
-    options o = chapter_default_options(out_dir);
-    o.iters = 5000;
-    o.lr = 1e-3;
-    o.eval_interval = 500;
-    o.n_embd = 32;
-    o.n_head = 4;
-    o.n_layer = 3;
-    o.dropout = 0.0;
-    return o;
-}
-
 int load_data(dataset *ds, const char *path, const char *program, error *e) {
     if (!path)
         path = data_default_path();

@@ -32,13 +32,9 @@ typedef struct {
 
 int chapter_main(int argc, char **argv, const chapter *ch);
 
-/* The options every chapter shares, with the lecture's defaults. */
+/* The options every chapter shares, with the lecture's defaults for the
+ * bigram (chapters 02-04 change some: 02-self-attention/defaults.h). */
 options chapter_default_options(const char *out_dir);
-
-/* The lecture's settings from chapter 02 on: 5000 steps at lr 1e-3,
- * evaluated every 500, n_embd 32, 4 heads, 3 layers, no dropout (each
- * program offers only the options that apply to it). */
-options chapter_attention_options(const char *out_dir);
 
 /* Resolves --data (or the default search) and loads the dataset. */
 int load_data(dataset *ds, const char *path, const char *program, error *e);

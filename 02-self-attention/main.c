@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "../01-bigram/chapter.h"
+#include "defaults.h"
 #include "model.h"
 
 static int build(language_model *lm, const options *o, int vocab_size, rng *r, error *e) {
