@@ -3,10 +3,10 @@
  *
  * From the first attention head on, the lecture trains with a smaller
  * learning rate than the bigram's 1e-2 (self-attention, it notes, does not
- * tolerate one that high) and more steps to make up for it: 5000 steps at lr 1e-3, evaluated every
- * 500, with n_embd 32, 4 heads, 3 layers and no dropout. Each program
- * offers only the options that apply to it (chapter 02 has no --n-head),
- * and never reads the others.
+ * tolerate one that high) and more steps to make up for it: 5000 steps at
+ * lr 1e-3, evaluated every 500, with n_embd 32, 4 heads, 3 layers and no
+ * dropout. Each program offers only the options that apply to it (chapter
+ * 02 has no --n-head), and never reads the others.
  *
  * Header-only (a static inline function) so that chapter 02 adds it
  * without a new object file; chapters 03 and 04 include it too.
