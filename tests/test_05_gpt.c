@@ -273,24 +273,12 @@ static void fixture_free(fixture *f) {
     free(f->y);
 }
 
-/* Makes the tiny model's weights larger than N(0, 0.02), so every path
- * (layernorm gains, attention patterns) carries a real gradient. */
-static void spread_weights(gpt *m, rng *r) {
-    const param_table *pt = gpt_params_table(m);
-    float *p = gpt_params(m);
-    for (int i = 0; i < pt->n_tensors; i++) {
-        const tensor_info *t = &pt->tensors[i];
-        for (size_t j = 0; j < t->size; j++)
-            p[t->offset + j] = t->ndim == 1 ? 1.0f + 0.3f * rng_normal(r) : 0.4f * rng_normal(r);
-    }
-}
-
 /* The tiny GPT (config c) with spread weights, on a batch of 2 x 5. */
 static void tiny_fixture(fixture *f, const gpt_config *c, const gpt_kernels *k, uint64_t seed) {
     fixture_init(f, c, k, 2, 5, seed);
     rng r;
     rng_seed(&r, seed + 1);
-    spread_weights(f->m, &r);
+    spread_weights(gpt_params_table(f->m), gpt_params(f->m), &r);
 }
 
 START_TEST(test_gpt_gradient_every_tensor) {
@@ -481,7 +469,7 @@ START_TEST(test_checkpoint_round_trip_logits) {
     gpt *m = make_model(&TINY, B, &GPT_FAST, 14);
     rng r;
     rng_seed(&r, 15);
-    spread_weights(m, &r);
+    spread_weights(gpt_params_table(m), gpt_params(m), &r);
     tokenizer tok = tiny_vocab();
     const char *path = save_tiny(m, "best.safetensors");
     error e = {{0}};
@@ -670,7 +658,7 @@ START_TEST(test_sampling_reproducible) {
     gpt *m = make_model(&TINY, 1, &GPT_FAST, 18);
     rng r;
     rng_seed(&r, 19);
-    spread_weights(m, &r);
+    spread_weights(gpt_params_table(m), gpt_params(m), &r);
     tokenizer tok = tiny_vocab();
     language_model lm = gpt_language_model(m);
     char out[3][256] = {{0}};

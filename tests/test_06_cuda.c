@@ -671,6 +671,80 @@ START_TEST(test_fused_train_step_matches_cpu) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ dropout */
+
+/* The GPU model's loss at the host copy's weights (uploaded first: the
+ * gradient checker moves those), its dropout stream rewound first: every
+ * call drops the same elements (testutil.h, assert_dropout_gradient). */
+typedef struct {
+    void *gpu;
+    gpt *host;
+    rng start; /* the dropout stream before the first pass */
+    const int *x, *y;
+    int B, T;
+} same_masks;
+
+static double gpu_loss_same_masks(void *ctx) {
+    same_masks *c = ctx;
+    *gpt_dropout_rng(c->host) = c->start;
+    CUDA_BACKEND.upload(c->gpu, NULL);
+    language_model lm = CUDA_BACKEND.language_model(c->gpu);
+    return lm.forward(lm.self, c->x, c->y, c->B, c->T);
+}
+
+/* out (n, host) = the gradient of the last forward pass. */
+static void gpu_gradients(void *gpu, float *out, size_t n) {
+    float *g = gpt_cuda_grads(gpu);
+    dev_zero(g, n);
+    language_model lm = CUDA_BACKEND.language_model(gpu);
+    lm.backward(lm.self);
+    dev_download(out, g, n);
+}
+
+/* Dropout on at every site (embeddings, attention weights, both residual
+ * branches), fp32: every backward kernel must drop what its forward
+ * dropped, from the same seed. The seeds are paired by hand in
+ * gpt_cuda.c (site_seed of a layer and a site); a mask of another site or
+ * layer fails here. Each tensor is checked along its own gradient, then
+ * the whole model against a gradient taken under other masks. */
+START_TEST(test_gradient_with_dropout) {
+    gpt_config c = {2, 2, 16, 8, 11, 0.2f};
+    enum { B = 2, T = 8 };
+    rng init, drop, r;
+    rng_seed_stream(&init, 4, STREAM_INIT);
+    rng_seed_stream(&drop, 4, STREAM_DROPOUT);
+    rng_seed(&r, 41);
+    error e = {{0}};
+    gpt *host = NULL;
+    void *gpu = CUDA_BACKEND.create(&c, B, &init, &drop, &host, &e);
+    ck_assert_msg(gpu != NULL, "%s", e.msg);
+    const param_table *pt = gpt_params_table(host);
+    float *params = gpt_params(host);
+    spread_weights(pt, params, &r);
+    int x[B * T], y[B * T];
+    random_tokens(x, B * T, c.vocab_size, &r);
+    random_tokens(y, B * T, c.vocab_size, &r);
+    language_model lm = CUDA_BACKEND.language_model(gpu);
+    lm.set_training(lm.self, true);
+    same_masks ctx = {gpu, host, *gpt_dropout_rng(host), x, y, B, T};
+    float *g = malloc(pt->total * sizeof *g), *g_other = malloc(pt->total * sizeof *g_other);
+    gpu_loss_same_masks(&ctx);
+    gpu_gradients(gpu, g, pt->total);
+    lm.forward(lm.self, x, y, B, T); /* the stream has moved on: other masks */
+    gpu_gradients(gpu, g_other, pt->total);
+    for (int i = 0; i < pt->n_tensors; i++) {
+        const tensor_info *t = &pt->tensors[i];
+        double err = grad_check_directions(gpu_loss_same_masks, &ctx, params + t->offset,
+                                           g + t->offset, t->size, 2, 1e-2f, &r);
+        ck_assert_msg(err < GRAD_TOL, "gradient of %s with dropout on: error %g", t->name, err);
+    }
+    assert_dropout_gradient(gpu_loss_same_masks, &ctx, params, g, g_other, pt->total, 1e-2f, &r);
+    free(g);
+    free(g_other);
+    CUDA_BACKEND.destroy(gpu);
+}
+END_TEST
+
 /* A checkpoint written from the GPU model loads on the CPU and gives the
  * same logits. */
 START_TEST(test_gpu_weights_run_on_cpu) {
@@ -735,6 +809,7 @@ static Suite *cuda_suite(void) {
     tcase_add_checked_fixture(tc, start_in_fp32, NULL);
     tcase_add_loop_test(tc, test_train_step_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
     tcase_add_test(tc, test_fused_train_step_matches_cpu);
+    tcase_add_test(tc, test_gradient_with_dropout);
     tcase_add_test(tc, test_gpu_weights_run_on_cpu);
     suite_add_tcase(s, tc);
     return s;

@@ -44,6 +44,15 @@ long test_scaled(long n) {
     return n / TEST_SMALL_DIVISOR > 0 ? n / TEST_SMALL_DIVISOR : 1;
 }
 
+void spread_weights(const param_table *pt, float *params, rng *r) {
+    for (int i = 0; i < pt->n_tensors; i++) {
+        const tensor_info *t = &pt->tensors[i];
+        for (size_t j = 0; j < t->size; j++)
+            params[t->offset + j] =
+                t->ndim == 1 ? 1.0f + 0.3f * rng_normal(r) : 0.4f * rng_normal(r);
+    }
+}
+
 void fill_normal(float *x, size_t n, float scale, rng *r) {
     for (size_t i = 0; i < n; i++)
         x[i] = scale * rng_normal(r);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/params.h"
 #include "../common/rng.h"
 
 /* Forward declaration of Check's suite type (check.h defines it). */
@@ -50,6 +51,12 @@ long test_scaled(long n);
 
 /* Fills x (n) with N(0, scale^2) values. */
 void fill_normal(float *x, size_t n, float scale, rng *r);
+
+/* Replaces a model's small initial weights (N(0, 0.02)) with larger ones,
+ * gains 1 + N(0, 0.3^2) and matrices N(0, 0.4^2), so that in a gradient
+ * check every path (layernorm gains, attention patterns) carries a real
+ * gradient. */
+void spread_weights(const param_table *pt, float *params, rng *r);
 
 /* Fills x (n) with token ids drawn uniformly from [0, V). */
 void random_tokens(int *x, size_t n, int V, rng *r);
