@@ -76,6 +76,8 @@ int transformer_init(transformer_model *m, const transformer_config *cfg, const 
                      rng *r, uint64_t seed, error *e) {
     memset(m, 0, sizeof *m);
     const block_config *bc = &cfg->block;
+    if (cfg->n_layer < 1) /* ln_f reads the last block's output: there must be one */
+        return error_set(e, "n_layer %d: the stack needs at least 1 block", cfg->n_layer);
     if (bc->NH < 1 || bc->C % bc->NH != 0)
         return error_set(e, "n_embd %d is not divisible by n_head %d", bc->C, bc->NH);
     m->cfg = *cfg;

@@ -54,7 +54,8 @@ typedef struct {
 
 /* Builds the model, initialised from r as PyTorch would, with its blocks
  * calling `ops`; dropout masks come from stream STREAM_DROPOUT of seed. It
- * starts in training mode. cfg->block.C must be divisible by .NH. */
+ * starts in training mode. cfg->n_layer must be at least 1 and
+ * cfg->block.C divisible by .NH. */
 int transformer_init(transformer_model *m, const transformer_config *cfg, const layer_ops *ops,
                      rng *r, uint64_t seed, error *e);
 void transformer_free(transformer_model *m);

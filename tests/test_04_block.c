@@ -6,8 +6,8 @@
  * block's backward is its gradient (every tensor and the input, dropout
  * on, with and without biases, ReLU or a smooth activation) and it calls
  * its heavy layers through the ops table; the stacked model is causal,
- * thread-count independent, drops nothing at evaluation, is correctly
- * differentiated and starts near ln(V).
+ * thread-count independent, drops nothing at evaluation, refuses an empty
+ * stack, is correctly differentiated and starts near ln(V).
  */
 #include <check.h>
 #include <math.h>
@@ -538,6 +538,18 @@ START_TEST(test_model_tensors) {
 }
 END_TEST
 
+START_TEST(test_model_rejects_empty_stack) {
+    /* no blocks: nothing would feed ln_f, so it is an error, not a crash */
+    transformer_config cfg = {V, 0, {C, NH, true, &RELU, 0.0f}, B, T};
+    transformer_model m;
+    rng r;
+    rng_seed(&r, 1);
+    error e = {{0}};
+    ck_assert_int_eq(transformer_init(&m, &cfg, &REFERENCE_OPS, &r, 1, &e), -1);
+    ck_assert_str_eq(e.msg, "n_layer 0: the stack needs at least 1 block");
+}
+END_TEST
+
 START_TEST(test_model_is_causal) {
     fixture f;
     make_model(&f, V, C, NH, 2, true, 0.2f, 3, 6, 13);
@@ -612,6 +624,7 @@ static Suite *block_suite(void) {
     tcase_add_test(tc, test_model_gradients);
     tcase_add_test(tc, test_model_checker_catches_errors);
     tcase_add_test(tc, test_model_tensors);
+    tcase_add_test(tc, test_model_rejects_empty_stack);
     tcase_add_test(tc, test_model_is_causal);
     tcase_add_test(tc, test_dropout_only_while_training);
     tcase_add_test(tc, test_model_same_for_1_and_2_threads);
