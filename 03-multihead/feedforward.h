@@ -12,6 +12,10 @@
 
 #include <stddef.h>
 
+/* The hidden layer is MLP_MULT times wider than C (nanoGPT calls the
+ * network "mlp"; chapter 04's block and chapter 05's GPT keep the ratio). */
+#define MLP_MULT 4
+
 /* out (n) = max(0, inp). */
 void relu_forward(float *out, const float *inp, size_t n);
 

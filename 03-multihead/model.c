@@ -12,9 +12,6 @@
 
 #define VIEW(field) offsetof(multihead_weights, field)
 
-/* The feed-forward network is FFN_MULT times wider inside than C. */
-#define FFN_MULT 4
-
 enum { N_ATTN_TENSORS = 3, N_MLP_TENSORS = 4 };
 
 static void attn_specs(int C, tensor_spec s[N_ATTN_TENSORS]) {
@@ -25,7 +22,7 @@ static void attn_specs(int C, tensor_spec s[N_ATTN_TENSORS]) {
 }
 
 static void mlp_specs(int C, tensor_spec s[N_MLP_TENSORS]) {
-    size_t c = (size_t)C, f = FFN_MULT * c;
+    size_t c = (size_t)C, f = MLP_MULT * c;
     s[0] = (tensor_spec){"c_fc.weight", f, c, VIEW(fc_w)};
     s[1] = (tensor_spec){"c_fc.bias", f, 0, VIEW(fc_b)};
     s[2] = (tensor_spec){"c_proj.weight", c, f, VIEW(fc_proj_w)};
@@ -36,7 +33,7 @@ static void layout(multihead_model *m, float_arena *a) {
     const lm_base *b = &m->base;
     size_t N = (size_t)b->max_B * b->max_T, C = (size_t)b->C;
     size_t TT = (size_t)b->max_B * m->NH * b->max_T * b->max_T;
-    size_t F = m->ffn ? FFN_MULT * C : 0; /* no feed-forward, no room for it */
+    size_t F = m->ffn ? MLP_MULT * C : 0; /* no feed-forward, no room for it */
     m->qkv = arena_take(a, N * 3 * C);
     m->att = arena_take(a, TT);
     m->heads = arena_take(a, N * C);
@@ -87,8 +84,8 @@ static void init_weights(multihead_weights *w, int C, bool ffn, rng *r) {
     linear_init(w->attn_w, NULL, C, 3 * C, r);
     linear_init(w->proj_w, w->proj_b, C, C, r);
     if (ffn) {
-        linear_init(w->fc_w, w->fc_b, C, FFN_MULT * C, r);
-        linear_init(w->fc_proj_w, w->fc_proj_b, FFN_MULT * C, C, r);
+        linear_init(w->fc_w, w->fc_b, C, MLP_MULT * C, r);
+        linear_init(w->fc_proj_w, w->fc_proj_b, MLP_MULT * C, C, r);
     }
 }
 
@@ -138,9 +135,9 @@ float multihead_model_forward(multihead_model *m, const int *ids, const int *tar
     multihead_mix_forward(m->heads, m->att, m->qkv, B, T, C, NH);
     linear_forward(m->proj, m->heads, w->proj_w, w->proj_b, N, C, C);
     if (m->ffn) {
-        linear_forward(m->fc, m->proj, w->fc_w, w->fc_b, N, C, FFN_MULT * C);
-        relu_forward(m->relu, m->fc, N * FFN_MULT * C);
-        linear_forward(m->mlp, m->relu, w->fc_proj_w, w->fc_proj_b, N, FFN_MULT * C, C);
+        linear_forward(m->fc, m->proj, w->fc_w, w->fc_b, N, C, MLP_MULT * C);
+        relu_forward(m->relu, m->fc, N * MLP_MULT * C);
+        linear_forward(m->mlp, m->relu, w->fc_proj_w, w->fc_proj_b, N, MLP_MULT * C, C);
     }
     return lm_base_head_forward(b, top(m), targets);
 }
@@ -156,10 +153,10 @@ void multihead_model_backward(multihead_model *m) {
     if (m->ffn) {
         /* mlp = relu @ Wfp^T + bfp;  relu = max(0, fc);  fc = proj @ Wfc^T + bfc */
         linear_backward(m->drelu, g->fc_proj_w, g->fc_proj_b, m->dmlp, m->relu, w->fc_proj_w,
-                        N, FFN_MULT * C, C);
-        relu_backward(m->dfc, m->fc, m->drelu, N * FFN_MULT * C);
+                        N, MLP_MULT * C, C);
+        relu_backward(m->dfc, m->fc, m->drelu, N * MLP_MULT * C);
         linear_backward(m->dproj, g->fc_w, g->fc_b, m->dfc, m->proj, w->fc_w, N, C,
-                        FFN_MULT * C);
+                        MLP_MULT * C);
     }
     /* proj = heads @ Wproj^T + bproj */
     linear_backward(m->dheads, g->proj_w, g->proj_b, m->dproj, m->heads, w->proj_w, N, C, C);

@@ -32,12 +32,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../03-multihead/feedforward.h" /* MLP_MULT, the MLP's width over C */
 #include "../common/error.h"
 #include "../common/params.h"
 #include "../common/rng.h"
-
-/* The MLP's hidden layer is MLP_MULT times wider than C. */
-#define MLP_MULT 4
 
 /* An elementwise nonlinearity: out (n) = f(inp); dinp (n) += f'(inp) * dout. */
 typedef struct {

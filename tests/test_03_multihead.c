@@ -180,7 +180,7 @@ typedef struct {
 /* Which side of 0 every ReLU input was on in the last forward. */
 static uint64_t relu_pieces(const void *model) {
     const multihead_model *m = model;
-    size_t n = m->ffn ? (size_t)m->base.B * m->base.T * 4 * m->base.C : 0;
+    size_t n = m->ffn ? (size_t)m->base.B * m->base.T * MLP_MULT * m->base.C : 0;
     return hash_signs(HASH_START, m->fc, n);
 }
 
@@ -226,12 +226,13 @@ START_TEST(test_model_tensors) {
     const tensor_info *fp = param_table_find(pt, "mlp.c_proj.weight");
     ck_assert_ptr_nonnull(fp);
     ck_assert_uint_eq(fp->shape[0], C);
-    ck_assert_uint_eq(fp->shape[1], 4 * C);
+    ck_assert_uint_eq(fp->shape[1], MLP_MULT * C);
     /* --no-ffn: the four mlp tensors are not there at all */
     ck_assert_int_eq(with.m.base.table.n_tensors, without.m.base.table.n_tensors + 4);
     ck_assert_ptr_null(param_table_find(&without.m.base.table, "mlp.c_fc.weight"));
+    /* c_fc (F,C) + (F) and c_proj (C,F) + (C), F = MLP_MULT * C */
     ck_assert_uint_eq(with.m.base.table.total - without.m.base.table.total,
-                      (size_t)8 * C * C + 5 * C);
+                      (size_t)2 * MLP_MULT * C * C + MLP_MULT * C + C);
     multihead_model_free(&with.m);
     multihead_model_free(&without.m);
 }
