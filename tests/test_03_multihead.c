@@ -23,6 +23,20 @@ enum { B = 2, T = 5, C = 12, NH = 3, HS = C / NH, V = 7 };
 #define N ((size_t)B * T)
 #define EPS 3e-3f
 
+/* Backward functions add into their gradients (+=): each test starts a
+ * gradient buffer at random values (a `=` where `+=` belongs would lose
+ * them) and checks what was added. gradient_start fills g (n) and a copy,
+ * start, with the same values; gradient_added leaves in g only what the
+ * backward pass added to it. */
+static void gradient_start(float *g, float *start, size_t n, rng *r) {
+    fill_normal(start, n, 1.0f, r);
+    memcpy(g, start, n * sizeof *g);
+}
+static void gradient_added(float *g, const float *start, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        g[i] -= start[i];
+}
+
 /* ------------------------------------------------------------ multi-head */
 
 START_TEST(test_heads_side_by_side) {
@@ -66,13 +80,16 @@ static double mh_objective(void *p) {
     return dot_double(c->out, c->probe, N * C);
 }
 
-/* dqkv (N,3C) for the objective, from the backward functions. */
-static void mh_backward(mh_ctx *c, float *dqkv) {
-    float datt[B * NH * T * T] = {0};
-    memset(dqkv, 0, N * 3 * C * sizeof *dqkv);
+/* dqkv (N,3C) for the objective, from the backward functions: what they
+ * add to a dqkv that starts at random values (datt, the gradient between
+ * them, starts at 0). */
+static void mh_backward(mh_ctx *c, float *dqkv, rng *r) {
+    float datt[B * NH * T * T] = {0}, dqkv0[N * 3 * C];
+    gradient_start(dqkv, dqkv0, N * 3 * C, r);
     mh_objective(c);
     multihead_mix_backward(datt, dqkv, c->probe, c->att, c->qkv, B, T, C, NH);
     multihead_scores_backward(dqkv, datt, c->att, c->qkv, B, T, C, NH);
+    gradient_added(dqkv, dqkv0, N * 3 * C);
 }
 
 START_TEST(test_multihead_gradient) {
@@ -82,7 +99,7 @@ START_TEST(test_multihead_gradient) {
     fill_normal(qkv, N * 3 * C, 1.0f, &r);
     fill_normal(probe, N * C, 1.0f, &r);
     mh_ctx c = {qkv, att, out, probe};
-    mh_backward(&c, dqkv);
+    mh_backward(&c, dqkv, &r);
     ck_assert_double_lt(
         grad_check_elements(mh_objective, &c, qkv, dqkv, N * 3 * C, N * 3 * C, EPS), GRAD_TOL);
     ck_assert_double_lt(
@@ -154,8 +171,9 @@ START_TEST(test_relu) {
     enum { M = 40 };
     rng r;
     rng_seed(&r, 4);
-    float inp[M], out[M], probe[M], dinp[M] = {0};
+    float inp[M], out[M], probe[M], dinp[M], dinp0[M];
     fill_normal(probe, M, 1.0f, &r);
+    gradient_start(dinp, dinp0, M, &r);
     for (int i = 0; i < M; i++) /* keep away from the kink at 0, where */
         inp[i] = (i % 2 ? 1.0f : -1.0f) * (0.1f + rng_uniform(&r)); /* no derivative exists */
     relu_ctx c = {inp, out, probe, M};
@@ -163,6 +181,7 @@ START_TEST(test_relu) {
     for (int i = 0; i < M; i++)
         ck_assert_float_eq(out[i], inp[i] > 0 ? inp[i] : 0.0f);
     relu_backward(dinp, inp, probe, M);
+    gradient_added(dinp, dinp0, M);
     ck_assert_double_lt(grad_check_elements(relu_objective, &c, inp, dinp, M, M, EPS), GRAD_TOL);
     /* negative control: the gradient let through everywhere (no mask) */
     ck_assert_double_gt(grad_check_elements(relu_objective, &c, inp, probe, M, M, EPS), GRAD_TOL);

@@ -31,6 +31,20 @@ enum { B = 2, T = 5, C = 12, NH = 3, V = 7 };
 /* Finite-difference step: small enough that few ReLU inputs cross 0. */
 #define EPS 3e-3f
 
+/* Backward functions add into their gradients (+=): each test starts a
+ * gradient buffer at random values (a `=` where `+=` belongs would lose
+ * them) and checks what was added. gradient_start fills g (n) and a copy,
+ * start, with the same values; gradient_added leaves in g only what the
+ * backward pass added to it. */
+static void gradient_start(float *g, float *start, size_t n, rng *r) {
+    fill_normal(start, n, 1.0f, r);
+    memcpy(g, start, n * sizeof *g);
+}
+static void gradient_added(float *g, const float *start, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        g[i] -= start[i];
+}
+
 /* ------------------------------------------------------------ layernorm */
 
 START_TEST(test_layernorm_normalises_rows) {
@@ -81,10 +95,16 @@ START_TEST(test_layernorm_gradients) {
     fill_normal(b, C, 1.0f, &r);
     fill_normal(probe, N * C, 1.0f, &r);
     for (int with_bias = 0; with_bias < 2; with_bias++) {
-        float dinp[N * C] = {0}, dw[C] = {0}, db[C] = {0};
+        float dinp[N * C], dw[C], db[C], dinp0[N * C], dw0[C], db0[C];
+        gradient_start(dinp, dinp0, N * C, &r);
+        gradient_start(dw, dw0, C, &r);
+        gradient_start(db, db0, C, &r);
         ln_ctx c = {inp, w, with_bias ? b : NULL, out, mean, rstd, probe};
         ln_objective(&c);
         layernorm_backward(dinp, dw, with_bias ? db : NULL, probe, inp, w, mean, rstd, N, C);
+        gradient_added(dinp, dinp0, N * C);
+        gradient_added(dw, dw0, C);
+        gradient_added(db, db0, C);
         ck_assert_double_lt(grad_check_elements(ln_objective, &c, inp, dinp, N * C, N * C, 1e-2f),
                             GRAD_TOL);
         ck_assert_double_lt(grad_check_elements(ln_objective, &c, w, dw, C, C, 1e-2f), GRAD_TOL);
@@ -119,12 +139,17 @@ static double res_objective(void *p) {
 START_TEST(test_residual_gradient) {
     rng r;
     rng_seed(&r, 3);
-    float a[N * C], b[N * C], out[N * C], probe[N * C], da[N * C] = {0}, db[N * C] = {0};
+    float a[N * C], b[N * C], out[N * C], probe[N * C], da[N * C], db[N * C];
+    float da0[N * C], db0[N * C];
     fill_normal(a, N * C, 1.0f, &r);
     fill_normal(b, N * C, 1.0f, &r);
     fill_normal(probe, N * C, 1.0f, &r);
+    gradient_start(da, da0, N * C, &r);
+    gradient_start(db, db0, N * C, &r);
     res_ctx c = {a, b, out, probe};
     residual_backward(da, db, probe, N * C);
+    gradient_added(da, da0, N * C);
+    gradient_added(db, db0, N * C);
     ck_assert_double_lt(grad_check_elements(res_objective, &c, a, da, N * C, N * C, 1e-2f),
                         GRAD_TOL);
     ck_assert_double_lt(grad_check_elements(res_objective, &c, b, db, N * C, N * C, 1e-2f),
@@ -213,12 +238,14 @@ static double drop_objective(void *p) {
 START_TEST(test_dropout_gradient) {
     rng r;
     rng_seed(&r, 6);
-    float inp[N * C], out[N * C], mask[N * C], probe[N * C], dinp[N * C] = {0};
+    float inp[N * C], out[N * C], mask[N * C], probe[N * C], dinp[N * C], dinp0[N * C];
     fill_normal(inp, N * C, 1.0f, &r);
     fill_normal(probe, N * C, 1.0f, &r);
+    gradient_start(dinp, dinp0, N * C, &r);
     drop_ctx c = {inp, out, mask, probe, 0.3f};
     drop_objective(&c);
     dropout_backward(dinp, probe, mask, N * C);
+    gradient_added(dinp, dinp0, N * C);
     ck_assert_double_lt(grad_check_elements(drop_objective, &c, inp, dinp, N * C, N * C, 1e-2f),
                         GRAD_TOL);
     /* negative control: the gradient through every element, mask ignored */
@@ -296,11 +323,19 @@ static uint64_t block_pieces(void *p) {
     return hash_signs(HASH_START, f->a.fc, N * MLP_MULT * C);
 }
 
+/* grads and dx = the block's gradients, from a forward and a backward pass
+ * (which adds into them: they start at random values, taken off after). */
 static void block_gradients(block_fixture *f) {
-    memset(f->grads, 0, f->pt.total * sizeof *f->grads);
-    memset(f->dx, 0, sizeof f->dx);
+    rng r;
+    rng_seed(&r, 124);
+    float *grads0 = malloc(f->pt.total * sizeof *grads0), dx0[N * C];
+    gradient_start(f->grads, grads0, f->pt.total, &r);
+    gradient_start(f->dx, dx0, N * C, &r);
     block_objective(f);
     block_backward(f->ops, &f->cfg, &f->w, &f->g, &f->a, &f->d, f->dx, f->probe, f->x, B, T);
+    gradient_added(f->grads, grads0, f->pt.total);
+    gradient_added(f->dx, dx0, N * C);
+    free(grads0);
 }
 
 /* Up to max_elems elements of x (n) against their gradient g, kink-aware:
