@@ -5,8 +5,9 @@
  *
  * The lecture's settings (n_embd 32 in 4 heads of 8, block 8, batch 32,
  * lr 1e-3, 5000 steps). Four heads take the validation loss from chapter
- * 02's 2.41 to about 2.28; the feed-forward network to about 2.24.
- * `--no-ffn` trains the multi-head model alone.
+ * 02's 2.41 to about 2.28; the feed-forward network (C -> 4C -> C) to about
+ * 2.20, below the lecture's 2.24 for its narrower Linear(C, C) + ReLU (see
+ * README.md). `--no-ffn` trains the multi-head model alone.
  */
 #include <stdlib.h>
 
