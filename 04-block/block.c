@@ -179,21 +179,31 @@ void block_forward(const layer_ops *ops, const block_config *cfg, const block_we
                      dropout_site(a->mlp_drop, a->mlp_mask, a->mlp_proj, NC, p, r), NC);
 }
 
+/* A gradient buffer and how much of it this batch uses. */
+typedef struct {
+    float *p;
+    size_t n;
+} grad_span;
+
+static void zero_spans(const grad_span *s, size_t count) {
+    for (size_t i = 0; i < count; i++)
+        memset(s[i].p, 0, s[i].n * sizeof *s[i].p);
+}
+
 /* Zeroes the activation gradients that block_backward adds into (the
- * layers accumulate with +=), for this batch's size only; the masks and
- * statistics have no gradient, and the dropped copies only one when
- * dropout was on. */
+ * layers accumulate with +=), for this batch's size only. The masks and
+ * statistics have no gradient; the dropped copies have one only when
+ * dropout was on (off, their gradient is their input's: see block_backward). */
 static void zero_gradients(block_acts *d, bool dropout_on, size_t NC, size_t NF, size_t TT) {
-    struct {
-        float *p;
-        size_t n;
-    } grads[] = {{d->res_1, NC}, {d->mlp_proj, NC},   {d->fc_act, NF},    {d->fc, NF},
-                 {d->ln_2, NC},  {d->attn_proj, NC},  {d->heads, NC},     {d->att, TT},
-                 {d->qkv, 3 * NC}, {d->ln_1, NC},     {d->mlp_drop, NC},  {d->attn_drop, NC},
-                 {d->att_drop, TT}};
-    size_t n = sizeof grads / sizeof grads[0] - (dropout_on ? 0 : 3); /* the last 3: dropout */
-    for (size_t i = 0; i < n; i++)
-        memset(grads[i].p, 0, grads[i].n * sizeof *grads[i].p);
+    const grad_span always[] = {
+        {d->res_1, NC},     {d->mlp_proj, NC}, {d->fc_act, NF}, {d->fc, NF},
+        {d->ln_2, NC},      {d->attn_proj, NC}, {d->heads, NC},  {d->att, TT},
+        {d->qkv, 3 * NC},   {d->ln_1, NC},
+    };
+    const grad_span dropped[] = {{d->mlp_drop, NC}, {d->attn_drop, NC}, {d->att_drop, TT}};
+    zero_spans(always, sizeof always / sizeof always[0]);
+    if (dropout_on)
+        zero_spans(dropped, sizeof dropped / sizeof dropped[0]);
 }
 
 void block_backward(const layer_ops *ops, const block_config *cfg, const block_weights *w,

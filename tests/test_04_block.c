@@ -4,10 +4,12 @@
  * inputs; dropout is an exact copy at p = 0, keeps about 1-p of the values
  * scaled by 1/(1-p), and is reproducible from its seed; the transformer
  * block's backward is its gradient (every tensor and the input, dropout
- * on, with and without biases, ReLU or a smooth activation) and it calls
- * its heavy layers through the ops table; the stacked model is causal,
- * thread-count independent, drops nothing at evaluation, refuses an empty
- * stack, is correctly differentiated and starts near ln(V).
+ * on, with and without biases, ReLU or a smooth activation), a second
+ * backward pass over the same activations gives the same gradients (its
+ * scratch is cleared), and it calls its heavy layers through the ops
+ * table; the stacked model is causal, thread-count independent, drops
+ * nothing at evaluation, refuses an empty stack, is correctly
+ * differentiated and starts near ln(V).
  */
 #include <check.h>
 #include <math.h>
@@ -390,6 +392,25 @@ START_TEST(test_block_gradients_smooth_no_bias) {
 }
 END_TEST
 
+START_TEST(test_block_backward_repeats) {
+    /* block_backward reuses its scratch d from call to call and clears it
+     * itself: a second pass over the same activations (dropout on, the same
+     * masks) gives the same gradients, bit for bit, with nothing carried
+     * over from the first - in the dropped copies' gradients too */
+    block_fixture f;
+    block_setup(&f, true, &RELU, 0.2f);
+    block_gradients(&f);
+    float *grads = malloc(f.pt.total * sizeof *grads), dx[N * C];
+    memcpy(grads, f.grads, f.pt.total * sizeof *grads);
+    memcpy(dx, f.dx, sizeof dx);
+    block_gradients(&f);
+    ck_assert_mem_eq(f.grads, grads, f.pt.total * sizeof *grads);
+    ck_assert_mem_eq(f.dx, dx, sizeof dx);
+    free(grads);
+    block_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_block_checker_catches_errors) {
     block_fixture f;
     block_setup(&f, true, &TANH, 0.0f);
@@ -659,6 +680,7 @@ static Suite *block_suite(void) {
     tc = tcase_create("block");
     tcase_add_test(tc, test_block_gradients);
     tcase_add_test(tc, test_block_gradients_smooth_no_bias);
+    tcase_add_test(tc, test_block_backward_repeats);
     tcase_add_test(tc, test_block_checker_catches_errors);
     tcase_add_test(tc, test_block_calls_layers_through_ops);
     tcase_add_test(tc, test_block_names_and_views);
