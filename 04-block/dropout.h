@@ -3,10 +3,11 @@
  *
  * With probability p each element is set to 0, and the survivors are scaled
  * by 1/(1-p) so the expected value is unchanged. The network cannot rely on
- * any single path, which fights overfitting. At evaluation (and in gradient
- * checks) dropout is off: p = 0 makes it an exact copy. The mask comes from
- * a seeded RNG, so a run is reproducible and a resumed run continues the
- * same sequence of masks.
+ * any single path, which fights overfitting. At evaluation dropout is off:
+ * p = 0 makes it an exact copy. The mask comes from a seeded RNG, so a run
+ * is reproducible and a resumed run continues the same sequence of masks;
+ * a gradient check can even keep dropout on, by reseeding the RNG before
+ * every forward pass so that each one drops the same elements.
  */
 #ifndef BLOCK_DROPOUT_H
 #define BLOCK_DROPOUT_H
