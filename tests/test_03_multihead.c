@@ -12,9 +12,11 @@
 #include <string.h>
 
 #include "../02-self-attention/attention.h"
+#include "../02-self-attention/linear.h"
 #include "../03-multihead/feedforward.h"
 #include "../03-multihead/model.h"
 #include "../03-multihead/multihead.h"
+#include "../common/parallel.h"
 #include "modelutil.h"
 #include "testutil.h"
 
@@ -22,20 +24,6 @@
 enum { B = 2, T = 5, C = 12, NH = 3, HS = C / NH, V = 7 };
 #define N ((size_t)B * T)
 #define EPS 3e-3f
-
-/* Backward functions add into their gradients (+=): each test starts a
- * gradient buffer at random values (a `=` where `+=` belongs would lose
- * them) and checks what was added. gradient_start fills g (n) and a copy,
- * start, with the same values; gradient_added leaves in g only what the
- * backward pass added to it. */
-static void gradient_start(float *g, float *start, size_t n, rng *r) {
-    fill_normal(start, n, 1.0f, r);
-    memcpy(g, start, n * sizeof *g);
-}
-static void gradient_added(float *g, const float *start, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        g[i] -= start[i];
-}
 
 /* ------------------------------------------------------------ multi-head */
 
@@ -121,7 +109,10 @@ START_TEST(test_multihead_gradient) {
 END_TEST
 
 START_TEST(test_multihead_same_for_1_and_2_threads) {
-    enum { BB = 4, TT = 8 };
+    /* enough (batch row, head) pairs of T x T weights that the loops are
+     * split across threads (common/parallel.h) */
+    enum { BB = 16, TT = 64 };
+    ck_assert_uint_ge(multihead_work(BB, TT, NH), PARALLEL_MIN_WORK);
     rng r;
     rng_seed(&r, 3);
     size_t n = (size_t)BB * TT;
@@ -193,7 +184,7 @@ END_TEST
 typedef struct {
     multihead_model m;
     model_ctx ctx;
-    int x[64 * 8], y[64 * 8];
+    int x[16 * 64], y[16 * 64];
 } fixture;
 
 /* Which side of 0 every ReLU input was on in the last forward (only the
@@ -280,8 +271,15 @@ START_TEST(test_model_is_causal) {
 END_TEST
 
 START_TEST(test_model_same_for_1_and_2_threads) {
+    /* large enough that every loop the model splits across threads really
+     * is split (common/parallel.h), as in chapter 02's test */
+    enum { VOCAB = 65, CC = 64, HEADS = 4, BB = 16, TT = 64 };
+    size_t n = (size_t)BB * TT;
+    ck_assert_uint_ge(multihead_work(BB, TT, HEADS), PARALLEL_MIN_WORK);
+    ck_assert_uint_ge(linear_work(n, CC, MLP_MULT * CC), PARALLEL_MIN_WORK);
+    ck_assert_uint_ge(n * CC, PARALLEL_MIN_WORK);
     fixture f;
-    make_model(&f, 11, 16, 4, true, 8, 8, 9);
+    make_model(&f, VOCAB, CC, HEADS, true, BB, TT, 9);
     assert_same_for_1_and_2_threads(&f.ctx);
     multihead_model_free(&f.m);
 }

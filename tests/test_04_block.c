@@ -24,6 +24,7 @@
 #include "../04-block/layernorm.h"
 #include "../04-block/model.h"
 #include "../04-block/residual.h"
+#include "../common/parallel.h"
 #include "modelutil.h"
 #include "testutil.h"
 
@@ -32,20 +33,6 @@ enum { B = 2, T = 5, C = 12, NH = 3, V = 7 };
 #define N ((size_t)B * T)
 /* Finite-difference step: small enough that few ReLU inputs cross 0. */
 #define EPS 3e-3f
-
-/* Backward functions add into their gradients (+=): each test starts a
- * gradient buffer at random values (a `=` where `+=` belongs would lose
- * them) and checks what was added. gradient_start fills g (n) and a copy,
- * start, with the same values; gradient_added leaves in g only what the
- * backward pass added to it. */
-static void gradient_start(float *g, float *start, size_t n, rng *r) {
-    fill_normal(start, n, 1.0f, r);
-    memcpy(g, start, n * sizeof *g);
-}
-static void gradient_added(float *g, const float *start, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        g[i] -= start[i];
-}
 
 /* ------------------------------------------------------------ layernorm */
 
@@ -546,7 +533,7 @@ END_TEST
 typedef struct {
     transformer_model m;
     model_ctx ctx;
-    int x[64 * 8], y[64 * 8];
+    int x[16 * 64], y[16 * 64];
 } fixture;
 
 static uint64_t model_pieces(const void *model) {
@@ -646,8 +633,16 @@ START_TEST(test_dropout_only_while_training) {
 END_TEST
 
 START_TEST(test_model_same_for_1_and_2_threads) {
+    /* large enough that every loop the model splits across threads really
+     * is split (common/parallel.h): attention, the linear layers, the
+     * layernorms and residual adds over N*C */
+    enum { VOCAB = 65, CC = 64, HEADS = 4, BB = 16, TT = 64 };
+    size_t n = (size_t)BB * TT;
+    ck_assert_uint_ge(multihead_work(BB, TT, HEADS), PARALLEL_MIN_WORK);
+    ck_assert_uint_ge(linear_work(n, CC, CC), PARALLEL_MIN_WORK);
+    ck_assert_uint_ge(n * CC, PARALLEL_MIN_WORK);
     fixture f;
-    make_model(&f, 11, 16, 4, 2, true, 0.0f, 8, 8, 16);
+    make_model(&f, VOCAB, CC, HEADS, 2, true, 0.0f, BB, TT, 16);
     assert_same_for_1_and_2_threads(&f.ctx);
     transformer_free(&f.m);
 }

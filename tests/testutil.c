@@ -44,6 +44,16 @@ long test_scaled(long n) {
     return n / TEST_SMALL_DIVISOR > 0 ? n / TEST_SMALL_DIVISOR : 1;
 }
 
+void gradient_start(float *g, float *start, size_t n, rng *r) {
+    fill_normal(start, n, 1.0f, r);
+    memcpy(g, start, n * sizeof *g);
+}
+
+void gradient_added(float *g, const float *start, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        g[i] -= start[i];
+}
+
 void spread_weights(const param_table *pt, float *params, rng *r) {
     for (int i = 0; i < pt->n_tensors; i++) {
         const tensor_info *t = &pt->tensors[i];
@@ -229,7 +239,11 @@ float rel_diff(const float *a, const float *b, size_t n) {
 }
 
 int run_suite(Suite *s) {
-    omp_set_num_threads(1); /* sets a default the forked tests inherit; starts no thread */
+    /* a default the forked tests inherit; starts no thread. Both ways:
+     * gcc's libgomp keeps the call's setting across fork(), clang's libomp
+     * starts afresh in the child and reads the environment again */
+    setenv("OMP_NUM_THREADS", "1", 1);
+    omp_set_num_threads(1);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

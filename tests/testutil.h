@@ -52,6 +52,14 @@ long test_scaled(long n);
 /* Fills x (n) with N(0, scale^2) values. */
 void fill_normal(float *x, size_t n, float scale, rng *r);
 
+/* Backward functions add into their gradients (+=). A test starts a
+ * gradient buffer at random values (a `=` where `+=` belongs would lose
+ * them) and checks what was added: gradient_start fills g (n) and a copy,
+ * start, with the same values; gradient_added leaves in g only what the
+ * backward pass added to it. */
+void gradient_start(float *g, float *start, size_t n, rng *r);
+void gradient_added(float *g, const float *start, size_t n);
+
 /* Replaces a model's small initial weights (N(0, 0.02)) with larger ones,
  * gains 1 + N(0, 0.3^2) and matrices N(0, 0.4^2), so that in a gradient
  * check every path (layernorm gains, attention patterns) carries a real
