@@ -327,16 +327,22 @@ START_TEST(test_sampling_follows_distribution) {
 }
 END_TEST
 
-START_TEST(test_generate_reproducible) {
-    enum { V = 7 };
-    bigram m;
+/* A bigram over the first V letters (V <= 7), random weights, block 8,
+ * and its tokenizer: something for generate() to drive. */
+static language_model letters_bigram(bigram *m, tokenizer *tok, int V, uint64_t seed) {
     rng r;
-    rng_seed(&r, 4);
+    rng_seed(&r, seed);
     error e;
-    ck_assert_int_eq(bigram_init(&m, V, 1, 8, &r, &e), 0);
+    ck_assert_int_eq(bigram_init(m, V, 1, 8, &r, &e), 0);
+    ck_assert_int_eq(tokenizer_build(tok, "abcdefg", (size_t)V, &e), 0);
+    return bigram_language_model(m);
+}
+
+START_TEST(test_generate_reproducible) {
+    bigram m;
     tokenizer tok;
-    ck_assert_int_eq(tokenizer_build(&tok, "abcdefg", 7, &e), 0);
-    language_model lm = bigram_language_model(&m);
+    language_model lm = letters_bigram(&m, &tok, 7, 4);
+    error e;
     char out1[256] = {0}, out2[256] = {0};
     /* longer than the block (8), which generate accepts; a bigram reads only
      * the last token, so the cropping itself is tested in chapter 02 */
@@ -359,15 +365,12 @@ END_TEST
 START_TEST(test_generate_rejects_empty_prompt) {
     /* with no token there is no last position to predict from: an error,
      * and nothing written */
-    enum { V = 5 };
     bigram m;
-    rng r;
-    rng_seed(&r, 6);
-    error e;
-    ck_assert_int_eq(bigram_init(&m, V, 1, 8, &r, &e), 0);
     tokenizer tok;
-    ck_assert_int_eq(tokenizer_build(&tok, "abcde", V, &e), 0);
-    language_model lm = bigram_language_model(&m);
+    language_model lm = letters_bigram(&m, &tok, 5, 6);
+    rng r;
+    rng_seed(&r, 7);
+    error e;
     char out[64] = {0};
     FILE *f = fmemopen(out, sizeof out, "w");
     int prompt[1] = {0};
