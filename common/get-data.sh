@@ -18,8 +18,10 @@ if [ -r "$SHARED" ]; then
     echo "data: $SHARED"
     exit 0
 fi
-command -v curl >/dev/null 2>&1 || {
-    echo "get-data: no $LOCAL or $SHARED, and curl is not installed to download it" >&2
+# curl and the CA certificates it checks the server with: installed the
+# way every package of the project is (deps.sh), only when a download is due
+common/deps.sh curl ca-certificates || {
+    echo "get-data: no $LOCAL or $SHARED, and curl could not be installed to download it" >&2
     exit 1
 }
 mkdir -p data
