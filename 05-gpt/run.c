@@ -223,12 +223,13 @@ typedef struct {
  * then the command line on top. Returns 0, 1 for --help, or -1. */
 static int train_options(int argc, char **argv, const gpt_backend *be, options *o,
                          char *out_dir, size_t cap, resume_point *rp, error *e) {
-    const char *name = cli_peek(argc, argv, "preset");
+    unsigned mask = TRAIN_OPTIONS | be->extra_options;
+    const char *name = cli_peek(argc, argv, mask, "preset");
     const preset *p = find_preset(name ? name : DEFAULT_PRESET);
     if (!p)
         return error_set(e, "--preset: unknown preset '%s' (cpu-small, seed000 or full)", name);
     *o = preset_options(p, out_dir, cap);
-    const char *resume_path = cli_peek(argc, argv, "resume");
+    const char *resume_path = cli_peek(argc, argv, mask, "resume");
     if (resume_path) {
         if (gpt_open(&rp->file, &rp->cfg, &rp->tok, resume_path, e) != 0)
             return -1;
@@ -243,13 +244,11 @@ static int train_options(int argc, char **argv, const gpt_backend *be, options *
         o->n_embd = rp->cfg.n_embd;
         o->block = rp->cfg.block_size;
     }
-    cli_result r = cli_parse(argc, argv, o, TRAIN_OPTIONS | be->extra_options, TRAIN_USAGE, e);
+    cli_result r = cli_parse(argc, argv, o, mask, TRAIN_USAGE, e);
     if (r != CLI_OK)
         return r == CLI_HELP ? 1 : -1;
     if (be->configure && be->configure(o, e) != 0)
         return -1;
-    if (find_preset(o->preset) != p) /* --preset given twice, differently */
-        return error_set(e, "--preset: give it once (got '%s' and '%s')", p->name, o->preset);
     if (o->decay_iters == 0)
         o->decay_iters = o->iters;
     if (o->min_lr > o->lr)

@@ -94,6 +94,13 @@ static const option_spec SPECS[] = {
 
 static void *field_ptr(options *o, const option_spec *s) { return (char *)o + s->offset; }
 
+static const option_spec *find_spec(const char *name) {
+    for (int i = 0; i < N_SPECS; i++)
+        if (strcmp(SPECS[i].name, name) == 0)
+            return &SPECS[i];
+    return NULL;
+}
+
 static void print_default(options *o, const option_spec *s) {
     void *p = field_ptr(o, s);
     switch (s->kind) {
@@ -207,11 +214,10 @@ static void bad_option(const struct option *table, int argc, char **argv, error 
         error_set(e, "unknown option '%s' (see --help)", name);
 }
 
-cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const char *usage,
-                     error *e) {
-    /* Build getopt_long's table from the specs this program accepts; the
-     * `val` of each entry is LONG_VAL_BASE + its index into SPECS. */
-    struct option table[N_SPECS + 2];
+/* getopt_long's table of the options in mask, plus --help; the `val` of
+ * each entry is LONG_VAL_BASE + its index into SPECS. table has room for
+ * N_SPECS + 2 entries (the last one all zero). */
+static void build_table(unsigned mask, struct option *table) {
     int n = 0;
     for (int i = 0; i < N_SPECS; i++) {
         if (!(SPECS[i].group & mask))
@@ -222,16 +228,32 @@ cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const 
     }
     table[n++] = (struct option){"help", no_argument, NULL, LONG_VAL_BASE + HELP_INDEX};
     table[n] = (struct option){NULL, 0, NULL, 0};
+}
 
-    opterr = 0;  /* we print our own, single-line errors */
-    /* getopt keeps global state, including a pointer into the argument it
-     * stopped in (after "-qx" failed at 'q', it would resume at "x" of that
-     * old argv). Setting optind to 0, not 1, makes glibc reset all of it, so
-     * parsing can repeat. */
-    optind = 0;
+/* The next option getopt_long finds in argv: its val, ':' for a missing
+ * value, '?' for anything else it rejects, or -1 at the end. The first
+ * call of a pass must set *start. */
+static int next_option(int argc, char **argv, const struct option *table, bool *start) {
+    if (*start) {
+        opterr = 0; /* we print our own, single-line errors */
+        /* getopt keeps global state, including a pointer into the
+         * argument it stopped in (after "-qx" failed at 'q', it would
+         * resume at "x" of that old argv). Setting optind to 0, not 1,
+         * makes glibc reset all of it, so parsing can repeat. */
+        optind = 0;
+        *start = false;
+    }
+    optopt = 0;
+    return getopt_long(argc, argv, ":h", table, NULL);
+}
+
+cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const char *usage,
+                     error *e) {
+    struct option table[N_SPECS + 2];
+    build_table(mask, table);
+    bool start = true;
     for (;;) {
-        optopt = 0;
-        int c = getopt_long(argc, argv, ":h", table, NULL);
+        int c = next_option(argc, argv, table, &start);
         if (c == -1)
             break;
         if (c == 'h' || c == LONG_VAL_BASE + HELP_INDEX) {
@@ -261,16 +283,18 @@ cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const 
     return CLI_OK;
 }
 
-const char *cli_peek(int argc, char **argv, const char *name) {
-    size_t len = strlen(name);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, len) != 0)
-            continue;
-        if (a[2 + len] == '=')
-            return a + 3 + len;
-        if (a[2 + len] == '\0' && i + 1 < argc)
-            return argv[i + 1];
-    }
-    return NULL;
+const char *cli_peek(int argc, char **argv, unsigned mask, const char *name) {
+    const option_spec *want = find_spec(name);
+    if (!want || !(want->group & mask))
+        return NULL;
+    struct option table[N_SPECS + 2];
+    build_table(mask, table);
+    int val = LONG_VAL_BASE + (int)(want - SPECS);
+    const char *value = NULL;
+    bool start = true;
+    /* what getopt rejects is skipped: cli_parse reports it */
+    for (int c; (c = next_option(argc, argv, table, &start)) != -1;)
+        if (c == val)
+            value = optarg;
+    return value;
 }

@@ -74,8 +74,11 @@ typedef enum { CLI_OK, CLI_HELP, CLI_ERROR } cli_result;
 cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const char *usage,
                      error *e);
 
-/* The value of --NAME VALUE or --NAME=VALUE in argv, or NULL (used to read
- * --preset before the other options, so they can override it). */
-const char *cli_peek(int argc, char **argv, const char *name);
+/* The value cli_parse would give option NAME (which takes a value) from
+ * argv, or NULL when it is not there: read the same way, abbreviations
+ * ("--pre") resolved and the last of repeated options winning. Used to
+ * read --preset and --resume before the other options, so that they can
+ * override what those two bring. */
+const char *cli_peek(int argc, char **argv, unsigned mask, const char *name);
 
 #endif

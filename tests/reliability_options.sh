@@ -117,6 +117,9 @@ check_gpt_option_errors() {
     option_error "^gpt: error: --min-lr 0.5 is larger than --lr 0.1$" --lr 0.1 --min-lr 0.5
     option_error "^gpt: error: --preset: unknown preset 'huge' \(cpu-small, seed000 or full\)$" \
         --preset huge
+    # read as the parse reads it: abbreviated, and the last of two counts
+    option_error "^gpt: error: --preset: unknown preset 'huge'" --pre huge
+    option_error "^gpt: error: --preset: unknown preset 'huge'" --preset full --preset huge
     option_error "^gpt: error: option '--resume' needs a value$" --resume
     option_error "^gpt: error: option '--threads' needs a value$" --threads
     option_error "^gpt: error: --threads: 0 is out of range" --threads 0

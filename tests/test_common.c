@@ -490,11 +490,28 @@ START_TEST(test_cli_parse_repeats) {
 }
 END_TEST
 
+/* The options test_cli_peek reads: chapter 05's. */
+#define PEEK_MASK (OPT_TRAINING | OPT_SCHEDULE)
+
 START_TEST(test_cli_peek) {
     char *argv[] = {"prog", "--iters", "3", "--preset=full", NULL};
-    ck_assert_str_eq(cli_peek(4, argv, "preset"), "full");
-    ck_assert_str_eq(cli_peek(4, argv, "iters"), "3");
-    ck_assert_ptr_null(cli_peek(4, argv, "seed"));
+    ck_assert_str_eq(cli_peek(4, argv, PEEK_MASK, "preset"), "full");
+    ck_assert_str_eq(cli_peek(4, argv, PEEK_MASK, "iters"), "3");
+    ck_assert_ptr_null(cli_peek(4, argv, PEEK_MASK, "resume"));
+    ck_assert_ptr_null(cli_peek(4, argv, OPT_TRAINING, "preset")); /* not in the mask */
+    /* abbreviations, as cli_parse reads them; the last of repeats wins */
+    char *abbrev[] = {"prog", "--resu", "a.st", "--pre", "full", "--res=b.st", "--out", "x", NULL};
+    ck_assert_str_eq(cli_peek(8, abbrev, PEEK_MASK, "resume"), "b.st");
+    ck_assert_str_eq(cli_peek(8, abbrev, PEEK_MASK, "preset"), "full");
+    /* the value of an option is not an option: "--out --preset" sets --out */
+    char *value[] = {"prog", "--out", "--preset", "--bogus", "--iters", NULL};
+    ck_assert_ptr_null(cli_peek(5, value, PEEK_MASK, "preset"));
+    /* and the parse agrees with the peek */
+    options o = {0};
+    error e = {{0}};
+    ck_assert_int_eq(cli_parse(8, abbrev, &o, PEEK_MASK, "usage", &e), CLI_OK);
+    ck_assert_str_eq(o.resume, "b.st");
+    ck_assert_str_eq(o.preset, "full");
 }
 END_TEST
 
