@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -23,14 +22,19 @@ typedef struct {
 } option_spec;
 
 /* Upper bounds that keep every size product far from overflow and every
- * allocation sane; a value past them is surely a typo. */
+ * allocation sane; a value past them is surely a typo. The table holds its
+ * bounds as doubles: every integer bound is below 2^53, so it is exact and
+ * prints exactly. */
 #define MAX_ITERS 1000000000L
 #define MAX_BATCH 65536
 #define MAX_BLOCK 65536
 #define MAX_WIDTH 65536
 #define MAX_LAYERS 1024
 #define MAX_TOKENS 1000000000L
-#define MAX_SEED ((double)LONG_MAX)
+/* 2^53 - 1: a double holds every integer up to it exactly, so the range
+ * check cannot round a larger seed into range, and rng.c's
+ * seed * 16 + stream stays far below 2^64 (no two seeds share a stream). */
+#define MAX_SEED 9007199254740991.0
 
 #define FIELD(f) offsetof(options, f)
 
@@ -93,6 +97,9 @@ static const option_spec SPECS[] = {
 #define HELP_INDEX N_SPECS
 
 static void *field_ptr(options *o, const option_spec *s) { return (char *)o + s->offset; }
+static const void *field(const options *o, const option_spec *s) {
+    return (const char *)o + s->offset;
+}
 
 static const option_spec *find_spec(const char *name) {
     for (int i = 0; i < N_SPECS; i++)
@@ -101,21 +108,37 @@ static const option_spec *find_spec(const char *name) {
     return NULL;
 }
 
-static void print_default(options *o, const option_spec *s) {
-    void *p = field_ptr(o, s);
+/* A number option's value as a double (exact within the bounds above). */
+static double number_value(const options *o, const option_spec *s) {
     switch (s->kind) {
-    case KIND_INT: printf(" (default %d)", *(int *)p); break;
-    case KIND_LONG: printf(" (default %ld)", *(long *)p); break;
-    case KIND_DOUBLE: printf(" (default %g)", *(double *)p); break;
-    case KIND_STRING:
-        if (*(const char **)p)
-            printf(" (default %s)", *(const char **)p);
-        break;
-    case KIND_FLAG: break;
+    case KIND_INT: return *(const int *)field(o, s);
+    case KIND_LONG: return (double)*(const long *)field(o, s);
+    default: return *(const double *)field(o, s);
     }
 }
 
-static void print_usage(options *o, unsigned mask, const char *usage) {
+/* " (default X)", unless the option is a flag, an unset string, or a
+ * number outside its range: that stands for "not given", and the help text
+ * says what happens then (--threads: OMP_NUM_THREADS or all cores). */
+static void print_default(const options *o, const option_spec *s) {
+    if (s->kind == KIND_FLAG)
+        return;
+    if (s->kind == KIND_STRING) {
+        const char *text = *(const char *const *)field(o, s);
+        if (text)
+            printf(" (default %s)", text);
+        return;
+    }
+    double x = number_value(o, s);
+    if (x < s->min || x > s->max)
+        return;
+    if (s->kind == KIND_DOUBLE)
+        printf(" (default %g)", x);
+    else
+        printf(" (default %.0f)", x);
+}
+
+static void print_usage(const options *o, unsigned mask, const char *usage) {
     printf("%s\n\nOptions:\n", usage);
     for (int i = 0; i < N_SPECS; i++) {
         const option_spec *s = &SPECS[i];

@@ -19,7 +19,9 @@ void rng_seed(rng *r, uint64_t seed) {
         r->state = 0x9E3779B97F4A7C15ull;
 }
 
-/* Room for up to 16 streams per seed. */
+/* Room for up to 16 streams per seed. seed * 16 + stream is distinct for
+ * every (seed, stream) while it does not wrap around 2^64, that is for
+ * seeds below 2^60: cli.c caps --seed at 2^53 - 1. */
 #define STREAMS_PER_SEED 16
 
 void rng_seed_stream(rng *r, uint64_t seed, rng_stream stream) {

@@ -55,6 +55,8 @@ extra|unexpected argument 'extra'
 --iters 99999999999999999999|--iters: 99999999999999999999 is out of range
 --iters -99999999999999999999|--iters: -99999999999999999999 is out of range
 --seed 99999999999999999999|--seed: 99999999999999999999 is out of range
+--seed 9007199254740992|--seed: 9007199254740992 is out of range \(0 to 9007199254740991\)$
+--seed 9223372036854775808|--seed: 9223372036854775808 is out of range \(0 to 9007199254740991\)$
 --batch 4294967297|--batch: 4294967297 is out of range
 --block 2147483648|--block: 2147483648 is out of range
 --batch 65537|--batch: 65537 is out of range

@@ -515,6 +515,50 @@ START_TEST(test_cli_peek) {
 }
 END_TEST
 
+START_TEST(test_cli_seed_bound) {
+    /* 2^53 - 1 is the largest seed, printed exactly: no two seeds can
+     * share a random stream (rng.c's seed * 16 + stream never wraps) */
+    options o = {.iters = 5, .batch = 4, .block = 8, .lr = 0.1, .n_embd = 32, .n_head = 4};
+    error e = {{0}};
+    char good[] = "--seed 9007199254740991", bad[] = "--seed 9007199254740992",
+         huge[] = "--seed 9223372036854775808";
+    ck_assert_int_eq(parse(&o, good, &e), CLI_OK);
+    ck_assert_int_eq(o.seed, 9007199254740991L);
+    ck_assert_int_eq(parse(&o, bad, &e), CLI_ERROR);
+    ck_assert_str_eq(e.msg, "--seed: 9007199254740992 is out of range (0 to 9007199254740991)");
+    ck_assert_int_eq(parse(&o, huge, &e), CLI_ERROR);
+    ck_assert_str_eq(e.msg, "--seed: 9223372036854775808 is out of range (0 to 9007199254740991)");
+}
+END_TEST
+
+/* --help's text, for options o and mask. */
+static const char *help_text(options *o, unsigned mask) {
+    static char text[8192];
+    char *argv[] = {"prog", "--help", NULL};
+    FILE *saved = stdout;
+    stdout = fmemopen(text, sizeof text - 1, "w");
+    ck_assert_ptr_nonnull(stdout);
+    error e;
+    cli_result r = cli_parse(2, argv, o, mask, "usage: prog", &e);
+    fclose(stdout);
+    stdout = saved;
+    ck_assert_int_eq(r, CLI_HELP);
+    return text;
+}
+
+START_TEST(test_cli_help_shows_defaults_in_range) {
+    options o = {.iters = 2000, .threads = 0, .lr = 1e-3};
+    const char *text = help_text(&o, OPT_TRAINING | OPT_THREADS);
+    ck_assert_ptr_nonnull(strstr(text, "training steps (default 2000)\n"));
+    ck_assert_ptr_nonnull(strstr(text, "learning rate (default 0.001)\n"));
+    /* 0 threads is no value --threads takes: it means "not given" */
+    ck_assert_ptr_nonnull(strstr(text, "CPU threads (default: OMP_NUM_THREADS or all cores)\n"));
+    o.threads = 2;
+    text = help_text(&o, OPT_THREADS);
+    ck_assert_ptr_nonnull(strstr(text, "or all cores) (default 2)\n"));
+}
+END_TEST
+
 /* ------------------------------------------------------------ log */
 
 START_TEST(test_loss_log_csv) {
@@ -908,6 +952,8 @@ static Suite *common_suite(void) {
                         (int)(sizeof BAD_OPTIONS / sizeof BAD_OPTIONS[0]));
     tcase_add_test(tc, test_cli_parse_repeats);
     tcase_add_test(tc, test_cli_peek);
+    tcase_add_test(tc, test_cli_seed_bound);
+    tcase_add_test(tc, test_cli_help_shows_defaults_in_range);
     tcase_add_test(tc, test_loss_log_csv);
     suite_add_tcase(s, tc);
 
