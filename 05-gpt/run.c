@@ -294,6 +294,9 @@ static int cmd_train(int argc, char **argv, const gpt_backend *be) {
         }
         be->upload(s.model, &st);
     }
+    /* watched before the banner appears: a signal sent once it is there
+     * always ends in a saved checkpoint */
+    watch_signals();
     print_banner(&o, &cfg, gpt_params_table(s.host)->total, &ds, be);
     if (o.resume)
         printf("gpt: resuming from %s at step %ld\n", o.resume, st.step);
@@ -308,10 +311,9 @@ static int cmd_train(int argc, char **argv, const gpt_backend *be) {
         .eval_interval = o.eval_interval, .eval_iters = o.eval_iters,
         .adamw = ADAMW_NANOGPT, .decay = DECAY_2D_ONLY,
         .schedule = {(float)o.lr, (float)o.min_lr, o.warmup, o.decay_iters},
-        .grad_clip = GRAD_CLIP, .csv_path = csv, .append_csv = o.resume != NULL,
+        .grad_clip = GRAD_CLIP, .csv_path = csv, .resuming = o.resume != NULL,
         .on_eval = save_checkpoints, .hook_ctx = &files, .stop = &stop_signal,
     };
-    watch_signals();
     language_model lm = be->language_model(s.model);
     long start_step = st.step;
     train_result res;

@@ -70,128 +70,170 @@ static float cpu_train_step(language_model *m, const int *x, const int *y,
     return loss;
 }
 
+/* ---------------------------------------------------------------- one run */
+
+/* The times of the last STEP_TIMES_KEPT steps, in a ring. */
+typedef struct {
+    double *ms; /* (STEP_TIMES_KEPT) */
+    long n;     /* steps recorded so far; step k went to ms[k % STEP_TIMES_KEPT] */
+} step_times;
+
+static void step_times_add(step_times *t, double ms) {
+    t->ms[t->n % STEP_TIMES_KEPT] = ms;
+    t->n++;
+}
+
 static int compare_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-/* The median of the step times, leaving out the first WARMUP_STEPS when
- * there are enough to spare. Sorts the array. */
-static double median_ms(double *ms, long n) {
-    long skip = n > 2 * WARMUP_STEPS ? WARMUP_STEPS : 0;
-    if (n - skip <= 0)
+/* The median of the kept times. While the ring has not wrapped, the first
+ * WARMUP_STEPS are left out when there are enough to spare; once it has,
+ * they are gone already. Sorts the kept times. */
+static double step_times_median(step_times *t) {
+    long kept = t->n < STEP_TIMES_KEPT ? t->n : STEP_TIMES_KEPT;
+    long skip = t->n == kept && kept > 2 * WARMUP_STEPS ? WARMUP_STEPS : 0;
+    if (kept - skip <= 0)
         return 0.0;
-    qsort(ms + skip, (size_t)(n - skip), sizeof *ms, compare_double);
-    return ms[skip + (n - skip) / 2];
+    qsort(t->ms + skip, (size_t)(kept - skip), sizeof *t->ms, compare_double);
+    return t->ms[skip + (kept - skip) / 2];
 }
 
-/* Evaluates both splits, prints and logs the result, and calls the hook. */
-static int evaluate(language_model *m, const dataset *ds, const train_config *cfg,
-                    train_state *st, loss_log *log, double ms_per_iter, float lr,
-                    train_result *res, int *x, int *y, error *e) {
-    float train_loss = estimate_loss(m, ds, SPLIT_TRAIN, cfg->eval_iters, cfg->batch,
-                                     cfg->block, &st->eval_rng, x, y);
-    float val_loss = estimate_loss(m, ds, SPLIT_VAL, cfg->eval_iters, cfg->batch, cfg->block,
-                                   &st->eval_rng, x, y);
+/* What train_run works with beside the model, the data and the state. */
+typedef struct {
+    int *x, *y;            /* one batch: inputs and targets (B*T each) */
+    step_times times;
+    loss_log log;
+    progress bar;
+    double window_seconds; /* training time since the last evaluation */
+    long window_steps;
+} run_context;
+
+static int run_open(run_context *r, const train_config *cfg, error *e) {
+    memset(r, 0, sizeof *r);
+    progress_init(&r->bar, cfg->iters);
+    size_t n = (size_t)cfg->batch * cfg->block;
+    r->x = malloc(n * sizeof *r->x);
+    r->y = malloc(n * sizeof *r->y);
+    if (!r->x || !r->y)
+        return error_set(e, "out of memory for a batch of %zu tokens", n);
+    r->times.ms = malloc(STEP_TIMES_KEPT * sizeof *r->times.ms);
+    if (!r->times.ms)
+        return error_set(e, "out of memory for %d step times", STEP_TIMES_KEPT);
+    if (cfg->csv_path && loss_log_open(&r->log, cfg->csv_path, cfg->resuming, e) != 0)
+        return -1;
+    return 0;
+}
+
+static void run_close(run_context *r, train_result *res) {
+    if (r->times.ms)
+        res->median_step_ms = step_times_median(&r->times);
+    free(r->times.ms);
+    progress_clear(&r->bar);
+    loss_log_close(&r->log);
+    free(r->x);
+    free(r->y);
+}
+
+/* The evaluation line on stdout and its row in the CSV log. */
+static void report_eval(run_context *r, const train_config *cfg, long step, float train_loss,
+                        float val_loss, bool best, float lr, double ms_per_iter) {
     double tokens_per_s =
         ms_per_iter > 0 ? (double)cfg->batch * cfg->block / (ms_per_iter / 1000.0) : 0.0;
-    bool best = val_loss < st->best_val;
-    if (best)
-        st->best_val = val_loss;
-    printf("step %5ld: train loss %.4f, val loss %.4f%s", st->step, train_loss, val_loss,
+    printf("step %5ld: train loss %.4f, val loss %.4f%s", step, train_loss, val_loss,
            best ? " (best)" : "");
     if (ms_per_iter > 0)
         printf(" | %.2f ms/it, %.0f tok/s", ms_per_iter, tokens_per_s);
     printf("\n");
     fflush(stdout);
-    loss_log_row(log, st->step, train_loss, val_loss, lr, ms_per_iter, tokens_per_s);
+    loss_log_row(&r->log, step, train_loss, val_loss, lr, ms_per_iter, tokens_per_s);
+}
+
+/* Evaluates both splits at st->step, reports it, and calls the hook. */
+static int evaluate(language_model *m, const dataset *ds, const train_config *cfg,
+                    train_state *st, run_context *r, float lr, train_result *res, error *e) {
+    double t0 = clock_seconds();
+    double ms_per_iter = r->window_steps ? 1000.0 * r->window_seconds / r->window_steps : 0.0;
+    progress_clear(&r->bar);
+    float train_loss = estimate_loss(m, ds, SPLIT_TRAIN, cfg->eval_iters, cfg->batch,
+                                     cfg->block, &st->eval_rng, r->x, r->y);
+    float val_loss = estimate_loss(m, ds, SPLIT_VAL, cfg->eval_iters, cfg->batch, cfg->block,
+                                   &st->eval_rng, r->x, r->y);
+    bool best = val_loss < st->best_val;
+    if (best)
+        st->best_val = val_loss;
+    report_eval(r, cfg, st->step, train_loss, val_loss, best, lr, ms_per_iter);
     res->step = st->step;
     res->train_loss = train_loss;
     res->val_loss = val_loss;
+    r->window_seconds = 0.0;
+    r->window_steps = 0;
+    int rc = 0;
     if (!isfinite(train_loss) || !isfinite(val_loss))
-        return error_set(e, "the evaluation loss became %s at step %ld; training stopped (the "
-                            "last checkpoint is kept)",
-                         isnan(val_loss) || isnan(train_loss) ? "NaN" : "infinite", st->step);
-    if (cfg->on_eval && cfg->on_eval(cfg->hook_ctx, st, train_loss, val_loss, e) != 0)
-        return -1;
+        rc = error_set(e, "the evaluation loss became %s at step %ld; training stopped (the last "
+                          "checkpoint is kept)",
+                       isnan(val_loss) || isnan(train_loss) ? "NaN" : "infinite", st->step);
+    else if (cfg->on_eval && cfg->on_eval(cfg->hook_ctx, st, train_loss, val_loss, e) != 0)
+        rc = -1;
+    res->eval_seconds += clock_seconds() - t0;
+    return rc;
+}
+
+/* One timed training step at lr on a fresh batch. A non-finite loss stops
+ * training before st->step moves on. */
+static int train_step(language_model *m, const dataset *ds, const train_config *cfg,
+                      train_state *st, run_context *r, float lr, train_result *res, error *e) {
+    double t0 = clock_seconds();
+    dataset_batch(ds, SPLIT_TRAIN, &st->batch_rng, cfg->batch, cfg->block, r->x, r->y);
+    float loss = m->train_step
+                     ? m->train_step(m->self, r->x, r->y, cfg->batch, cfg->block, cfg, st, lr)
+                     : cpu_train_step(m, r->x, r->y, cfg, st, lr);
+    if (!isfinite(loss)) {
+        progress_clear(&r->bar);
+        return error_set(e, "the training loss became %s at step %ld; training stopped (the last "
+                            "checkpoint is kept)",
+                         isnan(loss) ? "NaN" : "infinite", st->step);
+    }
+    st->step++;
+    double dt = clock_seconds() - t0;
+    step_times_add(&r->times, 1000.0 * dt);
+    r->window_seconds += dt;
+    r->window_steps++;
+    res->train_seconds += dt;
+    double ms = 1000.0 * r->window_seconds / r->window_steps;
+    progress_update(&r->bar, st->step, loss, lr, ms,
+                    (double)cfg->batch * cfg->block / (ms / 1000.0));
     return 0;
+}
+
+static train_status train_loop(language_model *m, const dataset *ds, const train_config *cfg,
+                               train_state *st, run_context *r, train_result *res, error *e) {
+    set_training(m, true);
+    /* the run that saved a checkpoint evaluated its step before saving it */
+    bool evaluated = cfg->resuming;
+    for (;;) {
+        long step = st->step;
+        float lr = lr_at(&cfg->schedule, step); /* at the last evaluation: the next lr */
+        bool due = step % cfg->eval_interval == 0 || step == cfg->iters;
+        if (due && !evaluated && evaluate(m, ds, cfg, st, r, lr, res, e) != 0)
+            return TRAIN_FAILED;
+        evaluated = false;
+        if (step >= cfg->iters)
+            return TRAIN_DONE;
+        if (cfg->stop && *cfg->stop)
+            return TRAIN_INTERRUPTED;
+        if (train_step(m, ds, cfg, st, r, lr, res, e) != 0)
+            return TRAIN_FAILED;
+    }
 }
 
 train_status train_run(language_model *m, const dataset *ds, const train_config *cfg,
                        train_state *st, train_result *res, error *e) {
     memset(res, 0, sizeof *res);
-    size_t n = (size_t)cfg->batch * cfg->block;
-    int *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
-    long to_run = cfg->iters > st->step ? cfg->iters - st->step : 0;
-    double *step_ms = malloc((size_t)(to_run > 0 ? to_run : 1) * sizeof *step_ms);
-    long timed = 0;
-    loss_log log = {NULL};
-    progress bar;
-    progress_init(&bar, cfg->iters);
-    train_status status = TRAIN_FAILED;
-    if (!x || !y || !step_ms) {
-        error_set(e, "out of memory for a batch of %zu tokens", n);
-        goto done;
-    }
-    if (cfg->csv_path && loss_log_open(&log, cfg->csv_path, cfg->append_csv, e) != 0)
-        goto done;
-
-    set_training(m, true);
-    double window_seconds = 0.0; /* training time since the last evaluation */
-    long window_steps = 0;
-    bool resumed = st->step > 0; /* the evaluation at the resume step was done before saving */
-    for (;;) {
-        long step = st->step;
-        float lr = lr_at(&cfg->schedule, step); /* at the last evaluation: the next lr */
-        bool eval_now = step % cfg->eval_interval == 0 || step == cfg->iters;
-        if (eval_now && !(resumed && window_steps == 0)) {
-            double ms = window_steps ? 1000.0 * window_seconds / window_steps : 0.0;
-            double t0 = clock_seconds();
-            progress_clear(&bar);
-            int rc = evaluate(m, ds, cfg, st, &log, ms, lr, res, x, y, e);
-            res->eval_seconds += clock_seconds() - t0;
-            if (rc != 0)
-                goto done;
-            window_seconds = 0.0;
-            window_steps = 0;
-        }
-        resumed = false;
-        if (step >= cfg->iters)
-            break;
-        if (cfg->stop && *cfg->stop) {
-            status = TRAIN_INTERRUPTED;
-            goto done;
-        }
-
-        double t0 = clock_seconds();
-        dataset_batch(ds, SPLIT_TRAIN, &st->batch_rng, cfg->batch, cfg->block, x, y);
-        float loss = m->train_step
-                         ? m->train_step(m->self, x, y, cfg->batch, cfg->block, cfg, st, lr)
-                         : cpu_train_step(m, x, y, cfg, st, lr);
-        if (!isfinite(loss)) {
-            progress_clear(&bar);
-            error_set(e, "the training loss became %s at step %ld; training stopped (the last "
-                         "checkpoint is kept)",
-                      isnan(loss) ? "NaN" : "infinite", step);
-            goto done;
-        }
-        st->step++;
-        double dt = clock_seconds() - t0;
-        step_ms[timed++] = 1000.0 * dt;
-        window_seconds += dt;
-        window_steps++;
-        res->train_seconds += dt;
-        double ms = 1000.0 * window_seconds / window_steps;
-        progress_update(&bar, st->step, loss, lr, ms, (double)n / (ms / 1000.0));
-    }
-    status = TRAIN_DONE;
-done:
-    if (step_ms)
-        res->median_step_ms = median_ms(step_ms, timed);
-    free(step_ms);
-    progress_clear(&bar);
-    loss_log_close(&log);
-    free(x);
-    free(y);
+    run_context r;
+    train_status status =
+        run_open(&r, cfg, e) == 0 ? train_loop(m, ds, cfg, st, &r, res, e) : TRAIN_FAILED;
+    run_close(&r, res);
     return status;
 }

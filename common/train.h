@@ -80,7 +80,10 @@ typedef struct train_config {
     lr_schedule schedule;
     float grad_clip;           /* max gradient norm; 0: no clipping */
     const char *csv_path;      /* NULL: no CSV log */
-    bool append_csv;           /* continue an existing log (resume) */
+    /* Continuing a run from its checkpoint (chapter 05's --resume): the
+     * CSV log is appended to, and the evaluation at the first step is not
+     * repeated, since the run that saved the checkpoint had done it. */
+    bool resuming;
     /* Called after every evaluation with the state that would resume from
      * it; returns 0, or -1 (with e set) to stop training with an error. */
     int (*on_eval)(void *ctx, train_state *st, float train_loss, float val_loss, error *e);
@@ -96,12 +99,16 @@ typedef struct {
     float val_loss;
     double train_seconds; /* time in training steps, evaluations excluded */
     double eval_seconds;
-    double median_step_ms; /* the typical step, the first WARMUP_STEPS left out */
+    double median_step_ms; /* the typical step: see STEP_TIMES_KEPT */
 } train_result;
 
 /* Steps left out of the median step time: the first few run cold (caches,
  * page faults, library set-up). The PyTorch peer skips as many. */
 #define WARMUP_STEPS 5
+/* The median step time is taken over at most this many steps, the last
+ * ones run (the first WARMUP_STEPS left out when there are enough to
+ * spare), so its memory stays fixed however long the run. */
+#define STEP_TIMES_KEPT 8192
 
 typedef enum { TRAIN_DONE = 0, TRAIN_FAILED = -1, TRAIN_INTERRUPTED = 1 } train_status;
 

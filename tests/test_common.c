@@ -5,6 +5,7 @@
  * is reproducible; AdamW matches PyTorch; the CLI rejects bad values.
  */
 #include <check.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -910,6 +911,52 @@ START_TEST(test_nan_loss_stops_training) {
 }
 END_TEST
 
+/* Evaluations (hook calls) of a fake run from step `start` to 10,
+ * evaluating every 5 steps. */
+static int evaluations(long start, bool resuming) {
+    fake_model f = {{0}, 0.0f, 0.0f, 0, LONG_MAX, 0, -1, NAN};
+    param_table_add(&f.table, 1, 1, 0, "w");
+    language_model lm = {&f, 2, 4, &f.table, &f.param, &f.grad, fake_forward, fake_backward,
+                         NULL, NULL, NULL};
+    char text[200];
+    for (int i = 0; i < 200; i++)
+        text[i] = (char)('a' + i % 2);
+    dataset ds;
+    error e = {{0}};
+    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, &e), 0);
+    train_config cfg = {.iters = 10, .batch = 2, .block = 4, .eval_interval = 5,
+                        .eval_iters = 1, .adamw = ADAMW_TORCH_DEFAULTS, .decay = DECAY_ALL,
+                        .schedule = {1e-3f, 1e-3f, 0, 10}, .resuming = resuming,
+                        .on_eval = fake_save, .hook_ctx = &f};
+    train_state st;
+    ck_assert_int_eq(train_state_init(&st, 1, 1, &e), 0);
+    st.step = start;
+    train_result res;
+    FILE *saved = stdout;
+    stdout = fopen("/dev/null", "w");
+    ck_assert_int_eq(train_run(&lm, &ds, &cfg, &st, &res, &e), TRAIN_DONE);
+    fclose(stdout);
+    stdout = saved;
+    ck_assert_int_eq(st.step, 10);
+    ck_assert_int_eq(f.last_saved_step, 10);
+    train_state_free(&st);
+    dataset_free(&ds);
+    param_table_free(&f.table);
+    return f.evals_saved;
+}
+
+START_TEST(test_resuming_skips_the_saved_evaluation) {
+    /* a fresh run evaluates at steps 0, 5 and 10; a resumed one does not
+     * repeat the evaluation its checkpoint was saved after, even at step 0
+     * (a run stopped during its first evaluation) */
+    ck_assert_int_eq(evaluations(0, false), 3);
+    ck_assert_int_eq(evaluations(0, true), 2);
+    ck_assert_int_eq(evaluations(5, true), 1);
+    /* a run resumed between evaluations owes none */
+    ck_assert_int_eq(evaluations(3, true), 2);
+}
+END_TEST
+
 static Suite *common_suite(void) {
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("tokenizer");
@@ -960,6 +1007,7 @@ static Suite *common_suite(void) {
     tc = tcase_create("training loop");
     tcase_add_loop_test(tc, test_nan_loss_stops_training, 0,
                         (int)(sizeof BAD_LOSSES / sizeof BAD_LOSSES[0]));
+    tcase_add_test(tc, test_resuming_skips_the_saved_evaluation);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("checkpoint");
