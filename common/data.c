@@ -8,7 +8,35 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int read_file(const char *path, char **bytes, size_t *len, error *e) {
+/* Reads what is left of f into *buf (capacity *cap, holding *n bytes),
+ * growing it as needed but never past max bytes. Returns 0, 1 when there
+ * is more than max, or -1 when memory runs out. */
+static int read_all(FILE *f, char **buf, size_t *cap, size_t *n, size_t max) {
+    for (;;) {
+        if (*n == *cap) {
+            if (*cap == max) {
+                char probe; /* max bytes read: one more means too many */
+                return fread(&probe, 1, 1, f) == 1 ? 1 : 0;
+            }
+            size_t grown_cap = *cap <= max / 2 ? 2 * *cap : max;
+            char *grown = realloc(*buf, grown_cap);
+            if (!grown)
+                return -1;
+            *buf = grown, *cap = grown_cap;
+        }
+        size_t got = fread(*buf + *n, 1, *cap - *n, f);
+        *n += got;
+        if (got == 0)
+            return 0;
+    }
+}
+
+static int too_long(const char *path, size_t max, error *e) {
+    return error_set(e, "'%s' is longer than %zu bytes, the most text this program reads", path,
+                     max);
+}
+
+int read_file_at_most(const char *path, size_t max, char **bytes, size_t *len, error *e) {
     *bytes = NULL;
     *len = 0;
     struct stat st;
@@ -16,45 +44,37 @@ int read_file(const char *path, char **bytes, size_t *len, error *e) {
         return error_set(e, "cannot open '%s': %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return error_set(e, "'%s' is a directory, not a text file", path);
+    if (st.st_size > 0 && (unsigned long long)st.st_size > max)
+        return too_long(path, max, e);
     FILE *f = fopen(path, "rb");
     if (!f)
         return error_set(e, "cannot open '%s': %s", path, strerror(errno));
     /* Read in chunks rather than trusting st_size: pipes and /proc files
      * report 0, and a file may change while we read it. */
     size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
+    if (cap > max)
+        cap = max;
     char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return error_set(e, "out of memory reading '%s' (%zu bytes)", path, cap);
-    }
-    for (;;) {
-        if (n == cap) {
-            char *grown = cap < SIZE_MAX / 2 ? realloc(buf, 2 * cap) : NULL;
-            if (!grown) {
-                free(buf);
-                fclose(f);
-                return error_set(e, "out of memory reading '%s'", path);
-            }
-            buf = grown, cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
+    int rc = buf ? read_all(f, &buf, &cap, &n, max) : -1;
     int failed = ferror(f);
     fclose(f);
-    if (failed) {
+    if (rc != 0 || failed || n == 0)
         free(buf);
+    if (rc < 0)
+        return error_set(e, "out of memory reading '%s'", path);
+    if (rc > 0)
+        return too_long(path, max, e);
+    if (failed)
         return error_set(e, "error reading '%s'", path);
-    }
-    if (n == 0) {
-        free(buf);
+    if (n == 0)
         return error_set(e, "'%s' is empty", path);
-    }
     *bytes = buf;
     *len = n;
     return 0;
+}
+
+int read_file(const char *path, char **bytes, size_t *len, error *e) {
+    return read_file_at_most(path, MAX_TEXT_BYTES, bytes, len, e);
 }
 
 const char *data_default_path(void) {

@@ -33,9 +33,18 @@ typedef struct {
     size_t n_train;  /* tokens[0, n_train) is train, the rest is val */
 } dataset;
 
+/* The most text a program reads: 1 GiB, a thousand times Tiny Shakespeare
+ * (its tokens alone take 4 GiB), so that --data /dev/zero is an error, not
+ * all of memory. */
+#define MAX_TEXT_BYTES ((size_t)1 << 30)
+
 /* Reads a whole file into a malloc'd buffer (not NUL-terminated). A missing
- * file, a directory, an empty file or a read error is a clear error. */
+ * file, a directory, an empty file, one of more than MAX_TEXT_BYTES (even
+ * an endless one, like /dev/zero) or a read error is a clear error. */
 int read_file(const char *path, char **bytes, size_t *len, error *e);
+
+/* read_file with a limit of max bytes of our choosing (tests use small ones). */
+int read_file_at_most(const char *path, size_t max, char **bytes, size_t *len, error *e);
 
 /* The first default data file that exists (DATA_LOCAL_PATH, then
  * DATA_SHARED_PATH), or NULL when there is none. */

@@ -232,6 +232,17 @@ START_TEST(test_read_file_errors) {
     ck_assert_uint_eq(len, 6);
     ck_assert_int_eq(memcmp(bytes, "hello\n", 6), 0);
     free(bytes);
+    /* more than the limit: known from the size, or found while reading an
+     * endless file; exactly the limit is fine */
+    ck_assert_int_eq(read_file_at_most(good, 5, &bytes, &len, &e), -1);
+    ck_assert_str_eq(strstr(e.msg, "' is longer"),
+                     "' is longer than 5 bytes, the most text this program reads");
+    ck_assert_int_eq(read_file_at_most("/dev/zero", 100000, &bytes, &len, &e), -1);
+    ck_assert_str_eq(e.msg, "'/dev/zero' is longer than 100000 bytes, the most text this "
+                            "program reads");
+    ck_assert_int_eq(read_file_at_most(good, 6, &bytes, &len, &e), 0);
+    ck_assert_uint_eq(len, 6);
+    free(bytes);
     /* a dataset from a file with invalid UTF-8 names the file and offset */
     dataset ds;
     const char *bad = test_write_file(dir, "bad.txt", "abc\xC3(", 5);
