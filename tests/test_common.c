@@ -144,10 +144,24 @@ START_TEST(test_split_sizes) {
     ck_assert_uint_eq(n_val, 100);
     ck_assert_ptr_eq(val, ds.tokens + 900);
     dataset_free(&ds);
-    /* Tiny Shakespeare's size gives PyTorch's int(0.9 * n) = 1003854 */
-    ds.n_tokens = 1115394;
-    ds.n_train = ds.n_tokens / 100 * TRAIN_PERCENT + ds.n_tokens % 100 * TRAIN_PERCENT / 100;
+}
+END_TEST
+
+START_TEST(test_split_of_tiny_shakespeare_size) {
+    /* a text as long as Tiny Shakespeare (1,115,394 characters) splits
+     * where PyTorch's int(0.9 * n) does: 1003854 */
+    enum { N = 1115394 };
+    char *text = malloc(N);
+    ck_assert_ptr_nonnull(text);
+    for (size_t i = 0; i < N; i++)
+        text[i] = (char)('a' + i % 26);
+    dataset ds;
+    error e = {{0}};
+    ck_assert_msg(dataset_from_text(&ds, text, N, &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(ds.n_tokens, N);
     ck_assert_uint_eq(ds.n_train, 1003854);
+    dataset_free(&ds);
+    free(text);
 }
 END_TEST
 
@@ -982,6 +996,7 @@ static Suite *common_suite(void) {
 
     tc = tcase_create("data");
     tcase_add_test(tc, test_split_sizes);
+    tcase_add_test(tc, test_split_of_tiny_shakespeare_size);
     tcase_add_test(tc, test_batch_targets_are_shifted_inputs);
     tcase_add_test(tc, test_dataset_check);
     tcase_add_test(tc, test_error_stays_one_line);
