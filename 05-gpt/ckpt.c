@@ -53,15 +53,63 @@ static char *vocab_string(const tokenizer *tok) {
     return s;
 }
 
+/* The options a last.safetensors keeps, under their metadata keys. Both
+ * ways go through cli.h (cli_format, cli_set), so a stored value is read
+ * with the command line's own parser and ranges: a file cannot hold an lr
+ * of inf or 2^62 iterations that the command line would refuse. */
+static const struct {
+    const char *key, *option;
+} STORED_OPTIONS[] = {
+    {"train.batch", "batch"},
+    {"train.lr", "lr"},
+    {"train.min_lr", "min-lr"},
+    {"train.warmup", "warmup"},
+    {"train.iters", "iters"},
+    {"train.decay_iters", "decay-iters"},
+    {"train.dropout", "dropout"},
+    {"train.eval_interval", "eval-interval"},
+    {"train.eval_iters", "eval-iters"},
+    {"train.seed", "seed"},
+};
+#define N_STORED_OPTIONS (sizeof STORED_OPTIONS / sizeof STORED_OPTIONS[0])
+#define OPTION_TEXT_MAX 64
+
+/* Room for the config, the vocabulary, the step, the training state and
+ * the stored options. */
 #define MAX_META 32
+
+/* The texts of what a resumable file adds to the metadata: the best val
+ * loss so far, the random streams and the options (the entries point at
+ * them, so they live as long as the entries). */
+typedef struct {
+    number best, rng_batch, rng_eval, rng_dropout;
+    char options[N_STORED_OPTIONS][OPTION_TEXT_MAX];
+} state_texts;
+
+static int add_state_meta(st_meta *meta, int n_meta, state_texts *t, gpt *m,
+                          const train_state *st, const options *o) {
+    t->best = num_f(st->best_val);
+    t->rng_batch = num_u(st->batch_rng.state);
+    t->rng_eval = num_u(st->eval_rng.state);
+    t->rng_dropout = num_u(gpt_dropout_rng(m)->state);
+    meta[n_meta++] = (st_meta){"best_val_loss", t->best.text};
+    meta[n_meta++] = (st_meta){"rng.batch", t->rng_batch.text};
+    meta[n_meta++] = (st_meta){"rng.eval", t->rng_eval.text};
+    meta[n_meta++] = (st_meta){"rng.dropout", t->rng_dropout.text};
+    for (size_t i = 0; i < N_STORED_OPTIONS; i++)
+        if (cli_format(o, STORED_OPTIONS[i].option, t->options[i], OPTION_TEXT_MAX) == 0)
+            meta[n_meta++] = (st_meta){STORED_OPTIONS[i].key, t->options[i]};
+    return n_meta;
+}
 
 int gpt_save(const char *path, gpt *m, const tokenizer *tok, const train_state *st,
              const options *o, error *e) {
     const gpt_config *c = gpt_get_config(m);
     const param_table *pt = gpt_params_table(m);
     float *params = gpt_params(m);
+    bool resumable = st && o;
     char *vocab = vocab_string(tok);
-    int n_tensors = pt->n_tensors + (st ? 2 : 0);
+    int n_tensors = pt->n_tensors + (resumable ? 2 : 0);
     st_entry *tensors = calloc((size_t)n_tensors, sizeof *tensors);
     if (!vocab || !tensors) {
         free(vocab);
@@ -73,41 +121,21 @@ int gpt_save(const char *path, gpt *m, const tokenizer *tok, const train_state *
         tensors[i] = (st_entry){t->name, params + t->offset, t->ndim, {t->shape[0], t->shape[1]}};
     }
     number n_layer = num_i(c->n_layer), n_head = num_i(c->n_head), n_embd = num_i(c->n_embd),
-           block = num_i(c->block_size), vsize = num_i(c->vocab_size);
+           block = num_i(c->block_size), vsize = num_i(c->vocab_size),
+           step = num_i(st ? st->step : 0);
     st_meta meta[MAX_META] = {
         {FORMAT_KEY, FORMAT_VALUE}, {"n_layer", n_layer.text}, {"n_head", n_head.text},
         {"n_embd", n_embd.text},    {"block_size", block.text}, {"vocab_size", vsize.text},
         {"vocab", vocab},
     };
     int n_meta = 7;
-    /* training state: only in last.safetensors */
-    number step, best, r_batch, r_eval, r_drop, batch, lr, min_lr, warmup, iters, decay,
-        dropout, interval, eval_iters, seed;
-    if (st) {
+    if (st)
+        meta[n_meta++] = (st_meta){"step", step.text};
+    state_texts texts;
+    if (resumable) { /* only in last.safetensors */
         tensors[pt->n_tensors] = (st_entry){"adamw.m", st->m, 1, {pt->total}};
         tensors[pt->n_tensors + 1] = (st_entry){"adamw.v", st->v, 1, {pt->total}};
-        step = num_i(st->step);
-        best = num_f(st->best_val);
-        r_batch = num_u(st->batch_rng.state);
-        r_eval = num_u(st->eval_rng.state);
-        r_drop = num_u(gpt_dropout_rng(m)->state);
-        batch = num_i(o->batch), lr = num_f(o->lr), min_lr = num_f(o->min_lr);
-        warmup = num_i(o->warmup), iters = num_i(o->iters), decay = num_i(o->decay_iters);
-        dropout = num_f(o->dropout);
-        interval = num_i(o->eval_interval), eval_iters = num_i(o->eval_iters);
-        seed = num_i(o->seed);
-        const st_meta state[] = {
-            {"step", step.text},          {"best_val_loss", best.text},
-            {"rng.batch", r_batch.text},  {"rng.eval", r_eval.text},
-            {"rng.dropout", r_drop.text}, {"train.batch", batch.text},
-            {"train.lr", lr.text},        {"train.min_lr", min_lr.text},
-            {"train.warmup", warmup.text}, {"train.iters", iters.text},
-            {"train.decay_iters", decay.text},
-            {"train.dropout", dropout.text}, {"train.eval_interval", interval.text},
-            {"train.eval_iters", eval_iters.text}, {"train.seed", seed.text},
-        };
-        memcpy(meta + n_meta, state, sizeof state);
-        n_meta += (int)(sizeof state / sizeof state[0]);
+        n_meta = add_state_meta(meta, n_meta, &texts, m, st, o);
     }
     int rc = safetensors_save(path, tensors, n_tensors, meta, n_meta, e);
     free(vocab);
@@ -282,8 +310,8 @@ int gpt_load_weights(const safetensors *f, gpt *m, error *e) {
 
 int gpt_load_state(const safetensors *f, gpt *m, train_state *st, error *e) {
     size_t n = gpt_params_table(m)->total;
-    long long step;
-    double best;
+    long long step = 0;
+    double best = 0.0; /* (set below; gcc cannot always see it) */
     if (safetensors_read_f32(f, "adamw.m", st->m, 1, &n, e) != 0 ||
         safetensors_read_f32(f, "adamw.v", st->v, 1, &n, e) != 0 ||
         meta_long(f, "step", 0, LONG_MAX, &step, e) != 0 ||
@@ -300,28 +328,15 @@ int gpt_load_state(const safetensors *f, gpt *m, train_state *st, error *e) {
 }
 
 int gpt_load_options(const safetensors *f, options *o, error *e) {
-    long long iters, warmup, decay, interval, seed;
-    double lr, min_lr, dropout;
-    int batch, eval_iters;
-    if (meta_int(f, "train.batch", 1, MAX_CKPT_DIM, &batch, e) != 0 ||
-        meta_double(f, "train.lr", &lr, e) != 0 || meta_double(f, "train.min_lr", &min_lr, e) != 0 ||
-        meta_long(f, "train.warmup", 0, LONG_MAX, &warmup, e) != 0 ||
-        meta_long(f, "train.iters", 1, LONG_MAX, &iters, e) != 0 ||
-        meta_long(f, "train.decay_iters", 1, LONG_MAX, &decay, e) != 0 ||
-        meta_double(f, "train.dropout", &dropout, e) != 0 ||
-        meta_long(f, "train.eval_interval", 1, LONG_MAX, &interval, e) != 0 ||
-        meta_int(f, "train.eval_iters", 1, INT_MAX, &eval_iters, e) != 0 ||
-        meta_long(f, "train.seed", 0, LONG_MAX, &seed, e) != 0)
-        return -1;
-    o->batch = batch;
-    o->lr = lr;
-    o->min_lr = min_lr;
-    o->warmup = (long)warmup;
-    o->iters = (long)iters;
-    o->decay_iters = (long)decay;
-    o->dropout = dropout;
-    o->eval_interval = (long)interval;
-    o->eval_iters = eval_iters;
-    o->seed = (long)seed;
+    for (size_t i = 0; i < N_STORED_OPTIONS; i++) {
+        const char *key = STORED_OPTIONS[i].key, *text = safetensors_meta(f, key);
+        if (!text)
+            return error_set(e, "its metadata lacks '%s'", key);
+        if (cli_set(o, STORED_OPTIONS[i].option, text, e) != 0) {
+            char why[ERROR_MAX];
+            snprintf(why, sizeof why, "%s", e->msg);
+            return error_set(e, "metadata '%s': %s", key, why);
+        }
+    }
     return 0;
 }

@@ -4,12 +4,13 @@
  *
  * Two files per run:
  *   best.safetensors  the weights with the lowest val loss so far, plus the
- *                     config and vocabulary in __metadata__: everything
- *                     `gpt sample` and `gpt eval` need, without the text.
+ *                     config and vocabulary in __metadata__ (everything
+ *                     `gpt sample` and `gpt eval` need, without the text)
+ *                     and the step the weights were saved at.
  *   last.safetensors  the same plus AdamW's moments (adamw.m, adamw.v), the
- *                     step, the random streams (batches, evaluation,
- *                     dropout) and the training options: everything
- *                     `gpt train --resume` needs to continue bit for bit.
+ *                     random streams (batches, evaluation, dropout) and the
+ *                     training options: everything `gpt train --resume`
+ *                     needs to continue bit for bit.
  * Tensor names are nanoGPT's (transformer.wte.weight, transformer.h.0.
  * ln_1.weight, ...); the tied lm_head is stored once, as wte.
  */
@@ -23,8 +24,10 @@
 #include "../common/train.h"
 #include "gpt.h"
 
-/* Saves the weights, config and vocabulary; with st (and o, the options
- * the run was started with) also the training state. */
+/* Saves the weights, config and vocabulary. With st, also the step it
+ * reached (best.safetensors); with st and o, the run's options, also
+ * everything `gpt train --resume` needs (last.safetensors): AdamW's
+ * moments, the best val loss, the random streams and o. */
 int gpt_save(const char *path, gpt *m, const tokenizer *tok, const train_state *st,
              const options *o, error *e);
 
@@ -40,8 +43,9 @@ int gpt_load_weights(const safetensors *f, gpt *m, error *e);
  * moments are allocated for m) and m's dropout stream. */
 int gpt_load_state(const safetensors *f, gpt *m, train_state *st, error *e);
 
-/* Fills the training options stored in a last.safetensors into o, for the
- * options the user did not give again on the command line. */
+/* Fills the training options stored in a last.safetensors into o, each
+ * parsed and range-checked as on the command line (cli_set; an error names
+ * the metadata key); the command line then overrides them. */
 int gpt_load_options(const safetensors *f, options *o, error *e);
 
 #endif

@@ -113,10 +113,11 @@ static void session_destroy(session *s) {
     s->model = NULL;
 }
 
-/* Writes a checkpoint of the computing model (with st: resumable). */
+/* Writes a checkpoint of the computing model, with the step st reached;
+ * with o (the run's options) also everything to resume from (ckpt.h). */
 static int session_save(session *s, const char *path, const tokenizer *tok, train_state *st,
                         const options *o, error *e) {
-    s->backend->download(s->model, st);
+    s->backend->download(s->model, o ? st : NULL); /* AdamW's moments: only to resume */
     return gpt_save(path, s->host, tok, st, o, e);
 }
 
@@ -160,7 +161,7 @@ static int save_checkpoints(void *ctx, train_state *st, float train_loss, float 
     (void)train_loss;
     run_files *rf = ctx;
     if (val_loss <= st->best_val &&
-        session_save(rf->s, rf->best_path, rf->tok, NULL, rf->opts, e) != 0)
+        session_save(rf->s, rf->best_path, rf->tok, st, NULL, e) != 0)
         return -1;
     return session_save(rf->s, rf->last_path, rf->tok, st, rf->opts, e);
 }

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stddef.h>
@@ -154,26 +155,25 @@ static void print_usage(const options *o, unsigned mask, const char *usage) {
 }
 
 /* Parses a number with strtoll/strtod, rejecting empty strings, trailing
- * junk, overflow, NaN and values outside [min, max]. */
+ * junk, overflow, NaN and values outside [min, max]. The message names the
+ * text, not the option: the caller says where the text came from. */
 static int parse_number(const option_spec *s, const char *text, options *o, error *e) {
     char *end;
     errno = 0;
     if (s->kind == KIND_DOUBLE) {
         double x = strtod(text, &end);
         if (end == text || *end != '\0' || isnan(x))
-            return error_set(e, "--%s: '%s' is not a number", s->name, text);
+            return error_set(e, "'%s' is not a number", text);
         if (errno == ERANGE || x < s->min || x > s->max)
-            return error_set(e, "--%s: %s is out of range (%g to %g)", s->name, text, s->min,
-                             s->max);
+            return error_set(e, "%s is out of range (%g to %g)", text, s->min, s->max);
         *(double *)field_ptr(o, s) = x;
         return 0;
     }
     long long x = strtoll(text, &end, 10);
     if (end == text || *end != '\0')
-        return error_set(e, "--%s: '%s' is not a whole number", s->name, text);
+        return error_set(e, "'%s' is not a whole number", text);
     if (errno == ERANGE || (double)x < s->min || (double)x > s->max)
-        return error_set(e, "--%s: %s is out of range (%.0f to %.0f)", s->name, text, s->min,
-                         s->max);
+        return error_set(e, "%s is out of range (%.0f to %.0f)", text, s->min, s->max);
     if (s->kind == KIND_INT)
         *(int *)field_ptr(o, s) = (int)x;
     else
@@ -181,16 +181,28 @@ static int parse_number(const option_spec *s, const char *text, options *o, erro
     return 0;
 }
 
+/* Sets a value option (a number or a string) from text. */
 static int set_value(const option_spec *s, const char *text, options *o, error *e) {
-    switch (s->kind) {
-    case KIND_FLAG: *(bool *)field_ptr(o, s) = true; return 0;
-    case KIND_STRING:
-        if (text[0] == '\0')
-            return error_set(e, "--%s: the value is empty", s->name);
-        *(const char **)field_ptr(o, s) = text;
+    if (s->kind != KIND_STRING)
+        return parse_number(s, text, o, e);
+    if (text[0] == '\0')
+        return error_set(e, "the value is empty");
+    *(const char **)field_ptr(o, s) = text;
+    return 0;
+}
+
+/* Sets what one command-line option says: a flag, or a value for which a
+ * bad text becomes "--NAME: what is wrong". */
+static int set_option(const option_spec *s, const char *text, options *o, error *e) {
+    if (s->kind == KIND_FLAG) {
+        *(bool *)field_ptr(o, s) = true;
         return 0;
-    default: return parse_number(s, text, o, e);
     }
+    if (set_value(s, text, o, e) == 0)
+        return 0;
+    char why[ERROR_MAX];
+    snprintf(why, sizeof why, "%s", e->msg);
+    return error_set(e, "--%s: %s", s->name, why);
 }
 
 /* The name of a long option as typed, without any "=value": "--bogus". */
@@ -292,7 +304,7 @@ cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const 
             bad_option(table, argc, argv, e);
             return CLI_ERROR;
         }
-        if (set_value(&SPECS[i], optarg, opts, e) != 0)
+        if (set_option(&SPECS[i], optarg, opts, e) != 0)
             return CLI_ERROR;
     }
     if (optind < argc) {
@@ -320,4 +332,43 @@ const char *cli_peek(int argc, char **argv, unsigned mask, const char *name) {
         if (c == val)
             value = optarg;
     return value;
+}
+
+int cli_set(options *o, const char *name, const char *text, error *e) {
+    const option_spec *s = find_spec(name);
+    if (!s || s->kind == KIND_FLAG)
+        return error_set(e, "no option '--%s' takes a value", name);
+    return set_value(s, text, o, e);
+}
+
+/* The shortest "%.*g" text that strtod reads back as x exactly (17
+ * significant digits always do): 0.001 stays "0.001". */
+static int format_double(double x, char *buf, size_t cap) {
+    int n = 0;
+    for (int digits = 1; digits <= DBL_DECIMAL_DIG; digits++) {
+        n = snprintf(buf, cap, "%.*g", digits, x);
+        if (n < 0 || (size_t)n >= cap || strtod(buf, NULL) == x)
+            break;
+    }
+    return n >= 0 && (size_t)n < cap ? 0 : -1;
+}
+
+int cli_format(const options *o, const char *name, char *buf, size_t cap) {
+    const option_spec *s = find_spec(name);
+    if (!s || s->kind == KIND_FLAG)
+        return -1;
+    int n;
+    switch (s->kind) {
+    case KIND_STRING: {
+        const char *text = *(const char *const *)field(o, s);
+        if (!text)
+            return -1;
+        n = snprintf(buf, cap, "%s", text);
+        break;
+    }
+    case KIND_DOUBLE: return format_double(*(const double *)field(o, s), buf, cap);
+    case KIND_INT: n = snprintf(buf, cap, "%d", *(const int *)field(o, s)); break;
+    default: n = snprintf(buf, cap, "%ld", *(const long *)field(o, s)); break;
+    }
+    return n >= 0 && (size_t)n < cap ? 0 : -1;
 }

@@ -12,6 +12,7 @@
 #define COMMON_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 
@@ -80,5 +81,17 @@ cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const 
  * read --preset and --resume before the other options, so that they can
  * override what those two bring. */
 const char *cli_peek(int argc, char **argv, unsigned mask, const char *name);
+
+/* Sets option NAME (as on the command line, without the dashes; not a
+ * flag) from text, with the command line's parsing and range checks: the
+ * way a value stored in a file is read back. On failure e holds the
+ * problem alone ("'x' is not a number"), for the caller to say where the
+ * text came from. */
+int cli_set(options *o, const char *name, const char *text, error *e);
+
+/* Writes the value of option NAME (not a flag) as text that cli_set reads
+ * back to the very same value. Returns -1 when there is none to write (a
+ * string option left unset) or it does not fit in cap bytes. */
+int cli_format(const options *o, const char *name, char *buf, size_t cap);
 
 #endif

@@ -24,6 +24,7 @@ expect_error "unknown command 'fly'" "$P" fly
 # shellcheck disable=SC2086
 expect_ok "$P" train $SMALL --iters 40 --eval-interval 10 --out "$TMP/run"
 expect_last_line "^final step=40 train_loss=[0-9]+\.[0-9]{4} val_loss=[0-9]+\.[0-9]{4}$"
+cp "$TMP/out" "$TMP/run.log"
 expect_stdout "^gpt: speed median_ms_per_iter="
 expect_file_starts "$TMP/run/loss.csv" "step,train_loss,val_loss,lr,ms_per_iter,tokens_per_s"
 for f in best last; do
@@ -53,6 +54,11 @@ expect_error "--temperature: 0 is out of range" \
 expect_error "--top-k: -1 is out of range" "$P" sample --ckpt "$TMP/run/best.safetensors" --top-k -1
 expect_ok "$P" eval --ckpt "$TMP/run/best.safetensors" --data "$text"
 expect_stdout "^eval .*: train_loss=[0-9]+\.[0-9]{4} val_loss=[0-9]+\.[0-9]{4}$"
+# best.safetensors keeps the step of its weights: the last "(best)" one
+best_step=$(grep '(best)' "$TMP/run.log" | tail -n1 | sed 's/^step *\([0-9]*\):.*/\1/')
+if grep -aq "\"step\":\"$best_step\"" "$TMP/run/best.safetensors"; then ok; else
+    not_ok "best.safetensors has no step $best_step (its val loss's) in its metadata"
+fi
 expect_error "--n-embd 30 is not divisible by --n-head 4" "$P" train --n-embd 30 --n-head 4
 expect_error "--preset: unknown preset 'huge'" "$P" train --preset huge
 

@@ -201,8 +201,9 @@ def cases(best, last):
          [(ALL, "header length 9223372036854775807 but only")],
          "a header length of 2^63 - 1: refused before any allocation"),
         ("header-length-short.safetensors", set_header_length(best, hlen - 16),
-         [(ALL, "tensor '%s': malformed entry$" % ln_f)],
-         "a header length 16 bytes short: the JSON is cut off"),
+         [(ALL, "malformed JSON header: unterminated string$")],
+         "a header length 16 bytes short: the JSON is cut off (inside the last tensor's "
+         "\"data_offsets\")"),
         ("header-length-long.safetensors", set_header_length(best, hlen + 16),
          [(ALL, "malformed JSON header: ")],
          "a header length 16 bytes long: tensor bytes read as JSON"),
@@ -371,10 +372,26 @@ def cases(best, last):
         ("last-rng-zero.safetensors", edited(last, with_meta(**{"rng.batch": "0"})),
          [("resume", "a random stream's state is 0, which xorshift cannot leave$")],
          "a random stream stuck at 0"),
+        # the stored options: read with the command line's own parser and
+        # ranges, so each error is --OPTION's, named by its key
         ("last-lr-nan.safetensors", edited(last, with_meta(**{"train.lr": "nan"})),
-         [("resume", "metadata 'train.lr' = 'nan' is not a number$")], "a learning rate of NaN"),
+         [("resume", "metadata 'train.lr': 'nan' is not a number$")], "a learning rate of NaN"),
+        ("last-lr-inf.safetensors", edited(last, with_meta(**{"train.lr": "inf"})),
+         [("resume", "metadata 'train.lr': inf is out of range \\(1e-12 to 10\\)$")],
+         "an infinite learning rate"),
+        ("last-min-lr-negative.safetensors", edited(last, with_meta(**{"train.min_lr": "-5"})),
+         [("resume", "metadata 'train.min_lr': -5 is out of range \\(0 to 10\\)$")],
+         "a negative final learning rate"),
+        ("last-dropout-high.safetensors", edited(last, with_meta(**{"train.dropout": "0.99"})),
+         [("resume", "metadata 'train.dropout': 0.99 is out of range \\(0 to 0.95\\)$")],
+         "dropout 0.99, past --dropout's limit"),
+        ("last-iters-huge.safetensors",
+         edited(last, with_meta(**{"train.iters": "9223372036854775807"})),
+         [("resume", "metadata 'train.iters': 9223372036854775807 is out of range \\(1 to "
+                     "1000000000\\)$")],
+         "2^63 - 1 iterations, far past --iters' limit"),
         ("last-batch-zero.safetensors", edited(last, with_meta(**{"train.batch": "0"})),
-         [("resume", "metadata 'train.batch' = '0' is not a whole number in \\[1, 65536\\]$")],
+         [("resume", "metadata 'train.batch': 0 is out of range \\(1 to 65536\\)$")],
          "a batch of 0"),
     ]
 

@@ -541,6 +541,69 @@ START_TEST(test_cli_peek) {
 }
 END_TEST
 
+START_TEST(test_cli_set_checks_like_the_command_line) {
+    options o = {0};
+    error e = {{0}};
+    ck_assert_int_eq(cli_set(&o, "iters", "1000", &e), 0);
+    ck_assert_int_eq(o.iters, 1000);
+    ck_assert_int_eq(cli_set(&o, "min-lr", "1e-4", &e), 0);
+    ck_assert_double_eq(o.min_lr, 1e-4);
+    ck_assert_int_eq(cli_set(&o, "preset", "full", &e), 0);
+    ck_assert_str_eq(o.preset, "full");
+    /* the same ranges as --iters and friends; the message leaves the name
+     * to the caller */
+    static const struct {
+        const char *name, *text, *message;
+    } BAD[] = {
+        {"iters", "9223372036854775807", "9223372036854775807 is out of range (1 to 1000000000)"},
+        {"lr", "inf", "inf is out of range (1e-12 to 10)"},
+        {"lr", "nan", "'nan' is not a number"},
+        {"min-lr", "-5", "-5 is out of range (0 to 10)"},
+        {"dropout", "0.99", "0.99 is out of range (0 to 0.95)"},
+        {"batch", "12abc", "'12abc' is not a whole number"},
+        {"preset", "", "the value is empty"},
+        {"overwrite", "1", "no option '--overwrite' takes a value"},
+        {"colour", "red", "no option '--colour' takes a value"},
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        ck_assert_int_eq(cli_set(&o, BAD[i].name, BAD[i].text, &e), -1);
+        ck_assert_str_eq(e.msg, BAD[i].message);
+    }
+    ck_assert_int_eq(o.iters, 1000); /* a refused value changes nothing */
+}
+END_TEST
+
+START_TEST(test_cli_format_round_trips) {
+    options o = {.iters = 2000, .batch = 12, .seed = 9007199254740991L, .lr = 3e-4,
+                 .min_lr = 3e-4 * 0.1, .dropout = 0.1, .preset = "seed000"};
+    static const char *const NAMES[] = {"iters", "batch", "seed", "lr", "min-lr", "dropout",
+                                        "preset"};
+    char text[64];
+    for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) {
+        options back = {0};
+        error e = {{0}};
+        ck_assert_int_eq(cli_format(&o, NAMES[i], text, sizeof text), 0);
+        ck_assert_msg(cli_set(&back, NAMES[i], text, &e) == 0, "%s '%s': %s", NAMES[i], text, e.msg);
+        ck_assert_msg(cli_format(&back, NAMES[i], text, sizeof text) == 0, "%s", NAMES[i]);
+    }
+    /* the shortest text that reads back exactly */
+    ck_assert_int_eq(cli_format(&o, "lr", text, sizeof text), 0);
+    ck_assert_str_eq(text, "0.0003");
+    ck_assert_int_eq(cli_format(&o, "seed", text, sizeof text), 0);
+    ck_assert_str_eq(text, "9007199254740991");
+    options back = {0};
+    error e;
+    ck_assert_int_eq(cli_format(&o, "min-lr", text, sizeof text), 0);
+    ck_assert_int_eq(cli_set(&back, "min-lr", text, &e), 0);
+    ck_assert_double_eq(back.min_lr, o.min_lr); /* bit for bit */
+    /* nothing to write: an unset string, a flag, a buffer too small */
+    o.preset = NULL;
+    ck_assert_int_eq(cli_format(&o, "preset", text, sizeof text), -1);
+    ck_assert_int_eq(cli_format(&o, "overwrite", text, sizeof text), -1);
+    ck_assert_int_eq(cli_format(&o, "iters", text, 3), -1);
+}
+END_TEST
+
 START_TEST(test_cli_seed_bound) {
     /* 2^53 - 1 is the largest seed, printed exactly: no two seeds can
      * share a random stream (rng.c's seed * 16 + stream never wraps) */
@@ -1025,6 +1088,8 @@ static Suite *common_suite(void) {
                         (int)(sizeof BAD_OPTIONS / sizeof BAD_OPTIONS[0]));
     tcase_add_test(tc, test_cli_parse_repeats);
     tcase_add_test(tc, test_cli_peek);
+    tcase_add_test(tc, test_cli_set_checks_like_the_command_line);
+    tcase_add_test(tc, test_cli_format_round_trips);
     tcase_add_test(tc, test_cli_seed_bound);
     tcase_add_test(tc, test_cli_help_shows_defaults_in_range);
     tcase_add_test(tc, test_loss_log_csv);
