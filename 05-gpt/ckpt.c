@@ -59,17 +59,19 @@ static char *vocab_string(const tokenizer *tok) {
  * of inf or 2^62 iterations that the command line would refuse. */
 static const struct {
     const char *key, *option;
+    bool optional; /* older files lack it */
 } STORED_OPTIONS[] = {
-    {"train.batch", "batch"},
-    {"train.lr", "lr"},
-    {"train.min_lr", "min-lr"},
-    {"train.warmup", "warmup"},
-    {"train.iters", "iters"},
-    {"train.decay_iters", "decay-iters"},
-    {"train.dropout", "dropout"},
-    {"train.eval_interval", "eval-interval"},
-    {"train.eval_iters", "eval-iters"},
-    {"train.seed", "seed"},
+    {"train.batch", "batch", false},
+    {"train.lr", "lr", false},
+    {"train.min_lr", "min-lr", false},
+    {"train.warmup", "warmup", false},
+    {"train.iters", "iters", false},
+    {"train.decay_iters", "decay-iters", false},
+    {"train.dropout", "dropout", false},
+    {"train.eval_interval", "eval-interval", false},
+    {"train.eval_iters", "eval-iters", false},
+    {"train.seed", "seed", false},
+    {"train.preset", "preset", true},
 };
 #define N_STORED_OPTIONS (sizeof STORED_OPTIONS / sizeof STORED_OPTIONS[0])
 #define OPTION_TEXT_MAX 64
@@ -97,6 +99,8 @@ static int add_state_meta(st_meta *meta, int n_meta, state_texts *t, gpt *m,
     meta[n_meta++] = (st_meta){"rng.eval", t->rng_eval.text};
     meta[n_meta++] = (st_meta){"rng.dropout", t->rng_dropout.text};
     for (size_t i = 0; i < N_STORED_OPTIONS; i++)
+        /* the one option that can be unset is the preset (of a run resumed
+         * from an older file that did not record it) */
         if (cli_format(o, STORED_OPTIONS[i].option, t->options[i], OPTION_TEXT_MAX) == 0)
             meta[n_meta++] = (st_meta){STORED_OPTIONS[i].key, t->options[i]};
     return n_meta;
@@ -330,6 +334,8 @@ int gpt_load_state(const safetensors *f, gpt *m, train_state *st, error *e) {
 int gpt_load_options(const safetensors *f, options *o, error *e) {
     for (size_t i = 0; i < N_STORED_OPTIONS; i++) {
         const char *key = STORED_OPTIONS[i].key, *text = safetensors_meta(f, key);
+        if (!text && STORED_OPTIONS[i].optional)
+            continue;
         if (!text)
             return error_set(e, "its metadata lacks '%s'", key);
         if (cli_set(o, STORED_OPTIONS[i].option, text, e) != 0) {

@@ -9,8 +9,9 @@
  *                     and the step the weights were saved at.
  *   last.safetensors  the same plus AdamW's moments (adamw.m, adamw.v), the
  *                     random streams (batches, evaluation, dropout) and the
- *                     training options: everything `gpt train --resume`
- *                     needs to continue bit for bit.
+ *                     training options, the preset's name among them:
+ *                     everything `gpt train --resume` needs to continue bit
+ *                     for bit.
  * Tensor names are nanoGPT's (transformer.wte.weight, transformer.h.0.
  * ln_1.weight, ...); the tied lm_head is stored once, as wte.
  */
@@ -45,7 +46,8 @@ int gpt_load_state(const safetensors *f, gpt *m, train_state *st, error *e);
 
 /* Fills the training options stored in a last.safetensors into o, each
  * parsed and range-checked as on the command line (cli_set; an error names
- * the metadata key); the command line then overrides them. */
+ * the metadata key); the command line then overrides them. The preset is
+ * optional (older files lack it): o->preset is left as it was. */
 int gpt_load_options(const safetensors *f, options *o, error *e);
 
 #endif

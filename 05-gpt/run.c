@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,12 +148,20 @@ static int session_from_checkpoint(session *s, const gpt_backend *be, const char
 
 /* ---------------------------------------------------------------- train */
 
+/* Where a run writes, and what its checkpoints are made from. */
 typedef struct {
     session *s;
     const tokenizer *tok;
     const options *opts;
-    char best_path[PATH_MAX], last_path[PATH_MAX];
+    char best_path[PATH_MAX], last_path[PATH_MAX], csv_path[PATH_MAX];
 } run_files;
+
+static void run_files_init(run_files *f, session *s, const tokenizer *tok, const options *o) {
+    *f = (run_files){.s = s, .tok = tok, .opts = o};
+    snprintf(f->best_path, sizeof f->best_path, "%s/best.safetensors", o->out);
+    snprintf(f->last_path, sizeof f->last_path, "%s/last.safetensors", o->out);
+    snprintf(f->csv_path, sizeof f->csv_path, "%s/loss.csv", o->out);
+}
 
 /* After every evaluation: the best weights if val improved, and always the
  * state to resume from. */
@@ -166,17 +175,27 @@ static int save_checkpoints(void *ctx, train_state *st, float train_loss, float 
     return session_save(rf->s, rf->last_path, rf->tok, st, rf->opts, e);
 }
 
+/* The folder of a file: "runs/x" for "runs/x/last.safetensors", "." for
+ * "last.safetensors", "/" for "/last.safetensors". */
+static void folder_of(const char *path, char *dir, size_t cap) {
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, cap, ".");
+    else
+        snprintf(dir, cap, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+}
+
 static void print_banner(const options *o, const gpt_config *c, size_t n_params,
                          const dataset *ds, const gpt_backend *be) {
     printf("gpt: preset %s | %d layers, %d heads, %d embd, block %d, vocab %d | %zu parameters "
            "(%.2fM)\n",
-           o->preset, c->n_layer, c->n_head, c->n_embd, c->block_size, c->vocab_size, n_params,
-           (double)n_params / 1e6);
+           o->preset ? o->preset : "(not recorded)", c->n_layer, c->n_head, c->n_embd,
+           c->block_size, c->vocab_size, n_params, (double)n_params / 1e6);
     printf("gpt: batch %d, lr %g -> %g (warmup %ld, cosine to step %ld), %ld steps, dropout %g, "
            "seed %ld\n",
            o->batch, o->lr, o->min_lr, o->warmup, o->decay_iters, o->iters, o->dropout, o->seed);
-    printf("gpt: data %zu train / %zu val tokens | %s\n", ds->n_train, ds->n_tokens - ds->n_train,
-           be->describe());
+    printf("gpt: data %zu train / %zu val tokens | %s | out %s\n", ds->n_train,
+           ds->n_tokens - ds->n_train, be->describe(), o->out);
     fflush(stdout);
 }
 
@@ -202,16 +221,23 @@ static int check_resume_shape(const options *o, const gpt_config *c, error *e) {
     return 0;
 }
 
+/* Prefixes e's message with "cannot resume from 'PATH'" and a hint. */
+static int fail_resume(const char *path, const char *hint, error *e) {
+    char why[ERROR_MAX];
+    snprintf(why, sizeof why, "%s", e->msg);
+    return error_set(e, "cannot resume from '%s'%s: %s", path, hint, why);
+}
+
 static const unsigned TRAIN_OPTIONS = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N_EMBD |
                                       OPT_N_HEAD | OPT_N_LAYER | OPT_DROPOUT | OPT_SCHEDULE |
                                       OPT_THREADS;
 
 static const char TRAIN_USAGE[] =
     "usage: gpt train [--preset cpu-small|seed000|full] [options]\n\n"
-    "Trains the GPT. Every eval interval it logs OUT/loss.csv, saves OUT/best.safetensors\n"
-    "when val improves and OUT/last.safetensors always (also on Ctrl-C / SIGTERM);\n"
-    "--resume OUT/last.safetensors continues exactly where it stopped, with the options\n"
-    "stored in it unless given again.";
+    "Trains the GPT into OUT (runs/05-gpt/PRESET unless --out). Every eval interval it logs\n"
+    "OUT/loss.csv, saves OUT/best.safetensors when val improves and OUT/last.safetensors\n"
+    "always (also on Ctrl-C / SIGTERM). --resume OUT/last.safetensors continues exactly\n"
+    "where it stopped, in OUT, with the options stored in it unless given again.";
 
 /* What a resumed run starts from. */
 typedef struct {
@@ -220,137 +246,192 @@ typedef struct {
     tokenizer tok;
 } resume_point;
 
-/* The preset, then (when resuming) the options stored in the checkpoint,
- * then the command line on top. Returns 0, 1 for --help, or -1. */
-static int train_options(int argc, char **argv, const gpt_backend *be, options *o,
-                         char *out_dir, size_t cap, resume_point *rp, error *e) {
+/* Everything `gpt train` holds, set up step by step and freed in one place. */
+typedef struct {
+    options o;
+    char out_dir[PATH_MAX];
+    resume_point rp;  /* when resuming */
+    dataset ds;
+    gpt_config cfg;
+    session s;
+    train_state st;
+    run_files files;
+} trainer;
+
+/* Resuming: the checkpoint's options and model shape replace the preset's,
+ * its preset is the run's (a different --preset is an error: the options
+ * it would bring are the checkpoint's now), and OUT defaults to its folder. */
+static int resume_options(trainer *t, const char *path, const char *given_preset, error *e) {
+    options *o = &t->o;
+    resume_point *rp = &t->rp;
+    if (gpt_open(&rp->file, &rp->cfg, &rp->tok, path, e) != 0)
+        return -1;
+    o->preset = NULL; /* unless the file names it */
+    if (gpt_load_options(&rp->file, o, e) != 0)
+        return fail_resume(path, " (not a last.safetensors?)", e);
+    if (o->preset && !find_preset(o->preset))
+        return error_set(e, "cannot resume from '%s': its preset '%s' is unknown (cpu-small, "
+                            "seed000 or full)",
+                         path, o->preset);
+    if (given_preset && o->preset && strcmp(given_preset, o->preset) != 0)
+        return error_set(e, "--preset %s: '%s' was trained with preset %s (a resumed run keeps "
+                            "its options; override them one by one)",
+                         given_preset, path, o->preset);
+    o->n_layer = rp->cfg.n_layer;
+    o->n_head = rp->cfg.n_head;
+    o->n_embd = rp->cfg.n_embd;
+    o->block = rp->cfg.block_size;
+    folder_of(path, t->out_dir, sizeof t->out_dir);
+    o->out = t->out_dir;
+    return 0;
+}
+
+/* What follows from other options unless given: the cosine decay spans
+ * --iters, and min_lr is lr / 10 (DESIGN.md), so it follows --lr; when
+ * resuming, the stored min_lr stands unless --lr is given anew. */
+static void derive_schedule(int argc, char **argv, unsigned mask, options *o) {
+    if (o->decay_iters == 0)
+        o->decay_iters = o->iters;
+    bool lr_given = cli_peek(argc, argv, mask, "lr") != NULL;
+    if (!cli_peek(argc, argv, mask, "min-lr") && (lr_given || !o->resume))
+        o->min_lr = o->lr * MIN_LR_FRACTION;
+}
+
+/* The preset (or, when resuming, the checkpoint), then the command line on
+ * top. Returns 0, 1 for --help, or -1. */
+static int train_options(trainer *t, int argc, char **argv, const gpt_backend *be, error *e) {
     unsigned mask = TRAIN_OPTIONS | be->extra_options;
+    options *o = &t->o;
     const char *name = cli_peek(argc, argv, mask, "preset");
     const preset *p = find_preset(name ? name : DEFAULT_PRESET);
     if (!p)
         return error_set(e, "--preset: unknown preset '%s' (cpu-small, seed000 or full)", name);
-    *o = preset_options(p, out_dir, cap);
-    const char *resume_path = cli_peek(argc, argv, mask, "resume");
-    if (resume_path) {
-        if (gpt_open(&rp->file, &rp->cfg, &rp->tok, resume_path, e) != 0)
-            return -1;
-        if (gpt_load_options(&rp->file, o, e) != 0) {
-            char why[ERROR_MAX];
-            snprintf(why, sizeof why, "%s", e->msg);
-            return error_set(e, "cannot resume from '%s' (not a last.safetensors?): %s",
-                             resume_path, why);
-        }
-        o->n_layer = rp->cfg.n_layer;
-        o->n_head = rp->cfg.n_head;
-        o->n_embd = rp->cfg.n_embd;
-        o->block = rp->cfg.block_size;
-    }
+    *o = preset_options(p, t->out_dir, sizeof t->out_dir);
+    const char *resume = cli_peek(argc, argv, mask, "resume");
+    if (resume && resume_options(t, resume, name, e) != 0)
+        return -1;
     cli_result r = cli_parse(argc, argv, o, mask, TRAIN_USAGE, e);
     if (r != CLI_OK)
         return r == CLI_HELP ? 1 : -1;
     if (be->configure && be->configure(o, e) != 0)
         return -1;
-    if (o->decay_iters == 0)
-        o->decay_iters = o->iters;
+    derive_schedule(argc, argv, mask, o);
     if (o->min_lr > o->lr)
         return error_set(e, "--min-lr %g is larger than --lr %g", o->min_lr, o->lr);
-    if (resume_path && check_resume_shape(o, &rp->cfg, e) != 0)
+    if (resume && check_resume_shape(o, &t->rp.cfg, e) != 0)
         return -1;
     return 0;
 }
 
-static int cmd_train(int argc, char **argv, const gpt_backend *be) {
-    options o;
-    char out_dir[64];
-    error e = {{0}};
-    resume_point rp = {0};
-    dataset ds = {0};
-    session s = {0};
-    train_state st = {0};
-    int rc = EXIT_FAILURE;
+/* The checkpoint's weights, AdamW moments, step and random streams, into
+ * the model just built; --iters must lie beyond that step. */
+static int resume_state(trainer *t, error *e) {
+    if (gpt_load_weights(&t->rp.file, t->s.host, e) != 0 ||
+        gpt_load_state(&t->rp.file, t->s.host, &t->st, e) != 0)
+        return fail_resume(t->o.resume, "", e);
+    if (t->o.iters <= t->st.step)
+        return error_set(e, "--iters %ld: '%s' is already at step %ld (give a larger --iters to "
+                            "train on)",
+                         t->o.iters, t->o.resume, t->st.step);
+    t->s.backend->upload(t->s.model, &t->st);
+    return 0;
+}
 
-    int parsed = train_options(argc, argv, be, &o, out_dir, sizeof out_dir, &rp, &e);
-    if (parsed != 0) {
-        rc = parsed == 1 ? EXIT_SUCCESS : EXIT_FAILURE;
-        goto fail;
-    }
-    set_threads(o.threads);
-    gpt_config cfg;
-    if (load_data(&ds, o.data, "gpt", &e) != 0 || dataset_check(&ds, o.block, &e) != 0 ||
-        (o.resume && same_vocab(&ds.tok, &rp.tok, &e) != 0))
-        goto fail;
-    cfg = (gpt_config){o.n_layer, o.n_head, o.n_embd, o.block, ds.tok.vocab_size,
-                       (float)o.dropout};
-    if (gpt_config_check(&cfg, &e) != 0 || make_dirs(o.out, &e) != 0 ||
-        session_create(&s, be, &cfg, o.batch, o.seed, &e) != 0 ||
-        train_state_init(&st, gpt_params_table(s.host)->total, o.seed, &e) != 0)
-        goto fail;
-    if (o.resume) {
-        if (gpt_load_weights(&rp.file, s.host, &e) != 0 ||
-            gpt_load_state(&rp.file, s.host, &st, &e) != 0) {
-            char why[ERROR_MAX];
-            snprintf(why, sizeof why, "%s", e.msg);
-            error_set(&e, "cannot resume from '%s': %s", o.resume, why);
-            goto fail;
-        }
-        be->upload(s.model, &st);
-    }
+/* The data, the model (from the checkpoint when resuming) and OUT: all
+ * checked before anything is written. */
+static int train_setup(trainer *t, const gpt_backend *be, error *e) {
+    const options *o = &t->o;
+    set_threads(o->threads);
+    if (load_data(&t->ds, o->data, "gpt", e) != 0 || dataset_check(&t->ds, o->block, e) != 0 ||
+        (o->resume && same_vocab(&t->ds.tok, &t->rp.tok, e) != 0))
+        return -1;
+    t->cfg = (gpt_config){o->n_layer, o->n_head, o->n_embd, o->block, t->ds.tok.vocab_size,
+                          (float)o->dropout};
+    if (gpt_config_check(&t->cfg, e) != 0 ||
+        session_create(&t->s, be, &t->cfg, o->batch, o->seed, e) != 0 ||
+        train_state_init(&t->st, gpt_params_table(t->s.host)->total, o->seed, e) != 0 ||
+        (o->resume && resume_state(t, e) != 0))
+        return -1;
+    run_files_init(&t->files, &t->s, &t->ds.tok, o);
+    return make_dirs(o->out, e);
+}
+
+static train_config train_config_of(trainer *t) {
+    const options *o = &t->o;
+    return (train_config){
+        .iters = o->iters, .batch = o->batch, .block = o->block,
+        .eval_interval = o->eval_interval, .eval_iters = o->eval_iters,
+        .adamw = ADAMW_NANOGPT, .decay = DECAY_2D_ONLY,
+        .schedule = {(float)o->lr, (float)o->min_lr, o->warmup, o->decay_iters},
+        .grad_clip = GRAD_CLIP, .csv_path = t->files.csv_path, .resuming = o->resume != NULL,
+        .on_eval = save_checkpoints, .hook_ctx = &t->files, .stop = &stop_signal,
+    };
+}
+
+/* After training: the steps, time and speed, the plot and the final line. */
+static void report(trainer *t, const train_result *res, long start_step) {
+    const options *o = &t->o;
+    double tokens = (double)o->batch * o->block, ms = res->median_step_ms;
+    printf("gpt: trained %ld steps in %.1f s, evaluation %.1f s; best val %.4f -> %s\n",
+           o->iters - start_step, res->train_seconds, res->eval_seconds, t->st.best_val,
+           t->files.best_path);
+    if (ms > 0)
+        printf("gpt: speed median_ms_per_iter=%.2f tokens_per_s=%.0f gflops=%.1f\n", ms,
+               tokens / (ms / 1000.0), gpt_flops_per_token(&t->cfg) * tokens / (ms * 1e6));
+    plot_loss(o->out);
+    print_final(res);
+}
+
+/* Stopped by SIGINT/SIGTERM: last.safetensors at the step reached. */
+static int save_on_signal(trainer *t, error *e) {
+    if (session_save(&t->s, t->files.last_path, &t->ds.tok, &t->st, &t->o, e) != 0)
+        return EXIT_FAILURE;
+    printf("gpt: stopped by signal %d at step %ld; saved %s (continue with --resume %s)\n",
+           (int)stop_signal, t->st.step, t->files.last_path, t->files.last_path);
+    return 128 + (int)stop_signal;
+}
+
+/* Trains from the set-up state; returns the exit status. */
+static int train_and_report(trainer *t, const gpt_backend *be, error *e) {
+    train_config tc = train_config_of(t);
     /* watched before the banner appears: a signal sent once it is there
      * always ends in a saved checkpoint */
     watch_signals();
-    print_banner(&o, &cfg, gpt_params_table(s.host)->total, &ds, be);
-    if (o.resume)
-        printf("gpt: resuming from %s at step %ld\n", o.resume, st.step);
-
-    run_files files = {&s, &ds.tok, &o, {0}, {0}};
-    snprintf(files.best_path, sizeof files.best_path, "%s/best.safetensors", o.out);
-    snprintf(files.last_path, sizeof files.last_path, "%s/last.safetensors", o.out);
-    char csv[PATH_MAX];
-    snprintf(csv, sizeof csv, "%s/loss.csv", o.out);
-    train_config tc = {
-        .iters = o.iters, .batch = o.batch, .block = o.block,
-        .eval_interval = o.eval_interval, .eval_iters = o.eval_iters,
-        .adamw = ADAMW_NANOGPT, .decay = DECAY_2D_ONLY,
-        .schedule = {(float)o.lr, (float)o.min_lr, o.warmup, o.decay_iters},
-        .grad_clip = GRAD_CLIP, .csv_path = csv, .resuming = o.resume != NULL,
-        .on_eval = save_checkpoints, .hook_ctx = &files, .stop = &stop_signal,
-    };
-    language_model lm = be->language_model(s.model);
-    long start_step = st.step;
+    print_banner(&t->o, &t->cfg, gpt_params_table(t->s.host)->total, &t->ds, be);
+    if (t->o.resume)
+        printf("gpt: resuming from %s at step %ld\n", t->o.resume, t->st.step);
+    long start_step = t->st.step;
+    language_model lm = be->language_model(t->s.model);
     train_result res;
-    train_status status = train_run(&lm, &ds, &tc, &st, &res, &e);
-    if (status == TRAIN_INTERRUPTED) {
-        if (session_save(&s, files.last_path, &ds.tok, &st, &o, &e) != 0)
-            goto fail;
-        printf("gpt: stopped by signal %d at step %ld; saved %s (continue with --resume %s)\n",
-               (int)stop_signal, st.step, files.last_path, files.last_path);
-        rc = 128 + (int)stop_signal;
-        goto done;
-    }
+    train_status status = train_run(&lm, &t->ds, &tc, &t->st, &res, e);
+    if (status == TRAIN_INTERRUPTED)
+        return save_on_signal(t, e);
     if (status != TRAIN_DONE)
-        goto fail;
-    long steps = o.iters - start_step;
-    double tokens = (double)o.batch * o.block, ms = res.median_step_ms;
-    printf("gpt: trained %ld steps in %.1f s, evaluation %.1f s; best val %.4f -> %s\n", steps,
-           res.train_seconds, res.eval_seconds, st.best_val, files.best_path);
-    if (ms > 0)
-        printf("gpt: speed median_ms_per_iter=%.2f tokens_per_s=%.0f gflops=%.1f\n", ms,
-               tokens / (ms / 1000.0), gpt_flops_per_token(&cfg) * tokens / (ms * 1e6));
-    plot_loss(o.out);
-    print_final(&res);
-    rc = EXIT_SUCCESS;
-    goto done;
-fail:
-    if (rc != EXIT_SUCCESS) {
+        return EXIT_FAILURE;
+    report(t, &res, start_step);
+    return EXIT_SUCCESS;
+}
+
+static void trainer_free(trainer *t) {
+    safetensors_free(&t->rp.file);
+    tokenizer_free(&t->rp.tok);
+    train_state_free(&t->st);
+    session_destroy(&t->s);
+    dataset_free(&t->ds);
+}
+
+static int cmd_train(int argc, char **argv, const gpt_backend *be) {
+    trainer t = {0};
+    error e = {{0}};
+    int parsed = train_options(&t, argc, argv, be, &e);
+    int rc = parsed == 1 ? EXIT_SUCCESS : EXIT_FAILURE;
+    if (parsed == 0 && train_setup(&t, be, &e) == 0)
+        rc = train_and_report(&t, be, &e);
+    if (rc == EXIT_FAILURE) {
         fflush(stdout);
         error_print("gpt", &e);
     }
-done:
-    safetensors_free(&rp.file);
-    tokenizer_free(&rp.tok);
-    train_state_free(&st);
-    session_destroy(&s);
-    dataset_free(&ds);
+    trainer_free(&t);
     return rc;
 }
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # cli_05_gpt.sh - the GPT program as a user meets it: train, sample and
-# eval on a small fixture; resuming bit for bit; Ctrl-C, SIGTERM and kill -9
-# during training; and clear errors for bad prompts, options and
+# eval on a small fixture; resuming bit for bit, and what a resumed run
+# takes from its checkpoint (options, preset, folder); Ctrl-C, SIGTERM and
+# kill -9 during training; and clear errors for bad prompts, options and
 # checkpoints (under a memory cap, so a bad file cannot pass by luck).
 . "$(dirname "$0")/lib.sh"
 P="$BIN/05-gpt/gpt"
@@ -87,6 +88,52 @@ expect_error "--block 32 does not match the checkpoint's block_size 16" \
     "$P" train --data "$text" --resume "$TMP/resumed/last.safetensors" --block 32
 expect_error "cannot resume from .*best.safetensors" \
     "$P" train --data "$text" --resume "$TMP/resumed/best.safetensors"
+
+# ---- what a resumed run takes from its checkpoint. Another 20-step run
+# resumed by an abbreviated, repeated option (the last one counts, as in
+# every option), without --out: it continues in its own folder, with its
+# preset, and still matches the straight run bit for bit
+# shellcheck disable=SC2086
+expect_ok "$P" train $SMALL --dropout 0.1 --iters 20 --decay-iters 40 --eval-interval 10 \
+    --out "$TMP/half"
+cp -r "$TMP/half" "$TMP/half-copy"
+expect_ok "$P" train --data "$text" --resume "$TMP/none.safetensors" \
+    --resu "$TMP/half/last.safetensors" --iters 40
+expect_stdout "resuming from $TMP/half/last.safetensors at step 20$"
+expect_stdout "^gpt: preset cpu-small \|"
+expect_stdout "\| out $TMP/half$"
+if tail -n1 "$TMP/out" | cmp -s - "$TMP/straight.final"; then ok; else
+    not_ok "resumed without --out: '$(tail -n1 "$TMP/out")', straight '$(cat "$TMP/straight.final")'"
+fi
+if [ "$(cut -d, -f1-4 "$TMP/straight/loss.csv")" = "$(cut -d, -f1-4 "$TMP/half/loss.csv")" ]; then
+    ok
+else
+    not_ok "resumed without --out: its loss.csv differs from the straight one"
+fi
+# a preset is an abbreviation of options too: --pre
+expect_ok "$P" train --pre full --help
+expect_stdout "--n-layer N +transformer blocks \(default 6\)$"
+# the checkpoint fixes the preset; a finished run has nothing left to do
+expect_error "^gpt: error: --preset full: '$TMP/half-copy/last.safetensors' was trained with preset cpu-small" \
+    "$P" train --data "$text" --resume "$TMP/half-copy/last.safetensors" --preset full
+expect_error "^gpt: error: --iters 40: '$TMP/half/last.safetensors' is already at step 40 \(give a larger --iters to train on\)$" \
+    "$P" train --data "$text" --resume "$TMP/half/last.safetensors"
+expect_error "^gpt: error: --iters 15: '$TMP/half-copy/last.safetensors' is already at step 20 " \
+    "$P" train --data "$text" --resume "$TMP/half-copy/last.safetensors" --iters 15
+
+# ---- min_lr is lr / 10 and follows --lr, unless given; a resumed run keeps
+# its stored min_lr unless --lr is given anew
+# shellcheck disable=SC2086
+expect_ok "$P" train $SMALL --iters 2 --eval-interval 1 --lr 5e-5 --out "$TMP/lr-follows"
+expect_stdout "^gpt: batch 4, lr 5e-05 -> 5e-06 "
+# shellcheck disable=SC2086
+expect_ok "$P" train $SMALL --iters 2 --eval-interval 1 --lr 3e-4 --min-lr 2e-5 --out "$TMP/lr"
+expect_stdout "^gpt: batch 4, lr 0.0003 -> 2e-05 "
+cp -r "$TMP/lr" "$TMP/lr-copy"
+expect_ok "$P" train --data "$text" --resume "$TMP/lr/last.safetensors" --iters 3
+expect_stdout "^gpt: batch 4, lr 0.0003 -> 2e-05 "
+expect_ok "$P" train --data "$text" --resume "$TMP/lr-copy/last.safetensors" --iters 3 --lr 1e-3
+expect_stdout "^gpt: batch 4, lr 0.001 -> 0.0001 "
 
 # ---- a signal during the first evaluation stops the run at step 0; the
 # resumed run does not repeat that evaluation (a second row for step 0, and

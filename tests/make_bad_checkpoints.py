@@ -369,6 +369,10 @@ def cases(best, last):
          "AdamW's first moment as [120, 2]: the right size, the wrong shape"),
         ("last-step-negative.safetensors", edited(last, with_meta(step="-1")),
          [("resume", "metadata 'step' = '-1' is not a whole number in \\[0, ")], "step -1"),
+        ("last-step-huge.safetensors", edited(last, with_meta(step="1000000000000")),
+         [("resume", "is already at step 1000000000000 \\(give a larger --iters to train "
+                     "on\\)$")],
+         "step 10^12, beyond any --iters: nothing to train, said before training"),
         ("last-rng-zero.safetensors", edited(last, with_meta(**{"rng.batch": "0"})),
          [("resume", "a random stream's state is 0, which xorshift cannot leave$")],
          "a random stream stuck at 0"),
@@ -393,6 +397,12 @@ def cases(best, last):
         ("last-batch-zero.safetensors", edited(last, with_meta(**{"train.batch": "0"})),
          [("resume", "metadata 'train.batch': 0 is out of range \\(1 to 65536\\)$")],
          "a batch of 0"),
+        ("last-preset-unknown.safetensors", edited(last, with_meta(**{"train.preset": "huge"})),
+         [("resume", "its preset 'huge' is unknown \\(cpu-small, seed000 or full\\)$")],
+         "a preset this program does not have"),
+        ("last-no-preset.safetensors", edited(last, without("__metadata__", "train.preset")),
+         [("resume", "OK")],
+         "no train.preset, as files written before it was stored: still resumes"),
     ]
 
 
