@@ -214,6 +214,8 @@ data:
 	@common/get-data.sh
 
 # ---------------------------------------------------------------- the main job
+# Each run starts afresh: --overwrite lets the GPT replace the checkpoints
+# of the previous `make run` (it refuses to, otherwise).
 RUNS = runs
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -222,7 +224,7 @@ run: deps
 	$(ATTENTION) --sample 300
 	$(MULTIHEAD) --sample 300
 	$(BLOCK) --sample 300
-	$(GPT) train --preset cpu-small
+	$(GPT) train --preset cpu-small --overwrite
 	$(GPT) sample --ckpt $(RUNS)/05-gpt/cpu-small/best.safetensors --tokens 500
 	@$(MAKE) --no-print-directory plot
 

@@ -38,8 +38,9 @@ fi
 smaller() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || (b != "" && b + 0 < a + 0)) print b; else print a }'; }
 
 ours_once() { # preset: prints "MS TOKENS_PER_S GFLOPS"
+    # --overwrite: every repeat writes into the same scratch folder
     "$GPT" train --preset "$1" --iters "$ITERS" --eval-interval 1000000 --eval-iters 1 \
-        --threads "$THREADS" --data "$DATA" --out "$tmp/$1" >"$tmp/$1.log" 2>&1 ||
+        --threads "$THREADS" --data "$DATA" --out "$tmp/$1" --overwrite >"$tmp/$1.log" 2>&1 ||
         { cat "$tmp/$1.log" >&2; exit 1; }
     grep '^gpt: speed' "$tmp/$1.log" |
         sed -E 's/.*median_ms_per_iter=([0-9.]+) tokens_per_s=([0-9.]+) gflops=([0-9.]+).*/\1 \2 \3/'

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../01-bigram/chapter.h"
 #include "../01-bigram/generate.h"
@@ -185,6 +187,28 @@ static void folder_of(const char *path, char *dir, size_t cap) {
         snprintf(dir, cap, "%.*s", (int)(slash == path ? 1 : slash - path), path);
 }
 
+/* Whether directory dir is the folder that holds file (both exist). */
+static bool holds_file(const char *dir, const char *file) {
+    char folder[PATH_MAX];
+    folder_of(file, folder, sizeof folder);
+    struct stat a, b;
+    return stat(dir, &a) == 0 && stat(folder, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+/* A run rewrites OUT's best.safetensors at its first evaluation (the
+ * step-0 weights are the best so far) and last.safetensors after it:
+ * refuse to replace another run's, unless --overwrite. A resumed run
+ * continues its own, in the folder of its --resume file. */
+static int check_out_dir(const run_files *f, const options *o, error *e) {
+    bool taken = access(f->best_path, F_OK) == 0 || access(f->last_path, F_OK) == 0;
+    if (!taken || o->overwrite || (o->resume && holds_file(o->out, o->resume)))
+        return 0;
+    return error_set(e, "'%s' already holds a run's checkpoints: continue that run with "
+                        "--resume %s, choose another --out, or pass --overwrite to replace them",
+                     o->out, f->last_path);
+}
+
 static void print_banner(const options *o, const gpt_config *c, size_t n_params,
                          const dataset *ds, const gpt_backend *be) {
     printf("gpt: preset %s | %d layers, %d heads, %d embd, block %d, vocab %d | %zu parameters "
@@ -236,8 +260,9 @@ static const char TRAIN_USAGE[] =
     "usage: gpt train [--preset cpu-small|seed000|full] [options]\n\n"
     "Trains the GPT into OUT (runs/05-gpt/PRESET unless --out). Every eval interval it logs\n"
     "OUT/loss.csv, saves OUT/best.safetensors when val improves and OUT/last.safetensors\n"
-    "always (also on Ctrl-C / SIGTERM). --resume OUT/last.safetensors continues exactly\n"
-    "where it stopped, in OUT, with the options stored in it unless given again.";
+    "always (also on Ctrl-C / SIGTERM); it leaves another run's checkpoints alone unless\n"
+    "--overwrite. --resume OUT/last.safetensors continues exactly where it stopped, in\n"
+    "OUT, with the options stored in it unless given again.";
 
 /* What a resumed run starts from. */
 typedef struct {
@@ -353,7 +378,7 @@ static int train_setup(trainer *t, const gpt_backend *be, error *e) {
         (o->resume && resume_state(t, e) != 0))
         return -1;
     run_files_init(&t->files, &t->s, &t->ds.tok, o);
-    return make_dirs(o->out, e);
+    return check_out_dir(&t->files, o, e) != 0 ? -1 : make_dirs(o->out, e);
 }
 
 static train_config train_config_of(trainer *t) {

@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
         timeout 300 "$ncu" --clock-control none --cache-control none --csv --print-units base \
             --metrics gpu__time_duration.sum "$DIR/06-cuda/gpt-cuda" train --preset full \
             --iters 2 --eval-interval 1000000 --eval-iters 1 --precision "$precision" \
-            --data "$DATA" --out /tmp/gpt-profile >"$OUT/profile-$precision.csv" 2>&1 ||
+            --data "$DATA" --out /tmp/gpt-profile --overwrite >"$OUT/profile-$precision.csv" 2>&1 ||
             { echo "profile: ncu failed"; tail -n 5 "$OUT/profile-$precision.csv"; continue; }
         python3 06-cuda/profile_step.py "$OUT/profile-$precision.csv" |
             tee "$OUT/profile-$precision.txt" | head -n 30
@@ -52,9 +52,11 @@ while [ $# -gt 0 ]; do
         precision=$1
         shift
         [ $status -eq 0 ] || { echo "skipping full: the tests failed"; continue; }
-        run=/tmp/gpt-full # checkpoints are too big to come back; logs go to OUT
+        # checkpoints are too big to come back; logs go to OUT. --overwrite:
+        # a machine still warm from an earlier call holds that run's.
+        run=/tmp/gpt-full
         "$DIR/06-cuda/gpt-cuda" train --preset full --precision "$precision" --data "$DATA" \
-            --out $run >"$OUT/full.log" 2>&1
+            --out $run --overwrite >"$OUT/full.log" 2>&1
         tail -n 8 "$OUT/full.log"
         cp $run/loss.csv "$OUT/full-loss.csv"
         # the GPU-trained checkpoint, sampled by the CPU program, and opened

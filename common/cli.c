@@ -74,6 +74,8 @@ static const option_spec SPECS[] = {
      "--decay-iters 200, then --resume"},
     {"resume", "FILE", KIND_STRING, FIELD(resume), 0, 0, OPT_SCHEDULE,
      "continue training from a last.safetensors (--out: its folder)"},
+    {"overwrite", NULL, KIND_FLAG, FIELD(overwrite), 0, 0, OPT_SCHEDULE,
+     "replace the checkpoints of another run in --out"},
     {"threads", "N", KIND_INT, FIELD(threads), 1, 1024, OPT_THREADS,
      "CPU threads (default: OMP_NUM_THREADS or all cores)"},
     {"precision", "P", KIND_STRING, FIELD(precision), 0, 0, OPT_PRECISION,

@@ -26,7 +26,7 @@ enum {
     OPT_N_LAYER = 1u << 5,     /* --n-layer */
     OPT_DROPOUT = 1u << 6,     /* --dropout */
     OPT_NO_FFN = 1u << 7,      /* --no-ffn */
-    OPT_SCHEDULE = 1u << 8,    /* --preset --min-lr --warmup --decay-iters --resume */
+    OPT_SCHEDULE = 1u << 8,    /* --preset --min-lr --warmup --decay-iters --resume --overwrite */
     OPT_CKPT = 1u << 9,        /* --ckpt */
     OPT_SAMPLING = 1u << 10,   /* --prompt --tokens --temperature --top-k */
     OPT_THREADS = 1u << 11,    /* --threads */
@@ -56,6 +56,7 @@ typedef struct {
     long warmup;
     long decay_iters;     /* the cosine schedule's length (0: --iters) */
     const char *resume;
+    bool overwrite;       /* replace the checkpoints of another run in --out */
     int threads;          /* 0: leave OpenMP's default */
     const char *precision;/* 06: "fp32", "tf32" or "bf16" */
     /* sampling and evaluation from a checkpoint */

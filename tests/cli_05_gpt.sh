@@ -1,9 +1,10 @@
 #!/bin/sh
 # cli_05_gpt.sh - the GPT program as a user meets it: train, sample and
 # eval on a small fixture; resuming bit for bit, and what a resumed run
-# takes from its checkpoint (options, preset, folder); Ctrl-C, SIGTERM and
-# kill -9 during training; and clear errors for bad prompts, options and
-# checkpoints (under a memory cap, so a bad file cannot pass by luck).
+# takes from its checkpoint (options, preset, folder); runs that would
+# replace another's checkpoints; Ctrl-C, SIGTERM and kill -9 during
+# training; and clear errors for bad prompts, options and checkpoints
+# (under a memory cap, so a bad file cannot pass by luck).
 . "$(dirname "$0")/lib.sh"
 P="$BIN/05-gpt/gpt"
 text="$TMP/text.txt"
@@ -135,6 +136,25 @@ expect_stdout "^gpt: batch 4, lr 0.0003 -> 2e-05 "
 expect_ok "$P" train --data "$text" --resume "$TMP/lr-copy/last.safetensors" --iters 3 --lr 1e-3
 expect_stdout "^gpt: batch 4, lr 0.001 -> 0.0001 "
 
+# ---- a run does not replace another run's checkpoints (its step-0
+# weights would count as the best): not a fresh run, not a resumed one
+# written elsewhere; --overwrite allows it
+sums=$(cksum "$TMP/run/best.safetensors" "$TMP/run/last.safetensors")
+# shellcheck disable=SC2086
+expect_error "^gpt: error: '$TMP/run' already holds a run's checkpoints: continue that run with --resume $TMP/run/last.safetensors, choose another --out, or pass --overwrite to replace them$" \
+    "$P" train $SMALL --iters 2 --out "$TMP/run"
+expect_error "already holds a run's checkpoints" \
+    "$P" train --data "$text" --resume "$TMP/half-copy/last.safetensors" --iters 30 --out "$TMP/run"
+if [ "$(cksum "$TMP/run/best.safetensors" "$TMP/run/last.safetensors")" = "$sums" ]; then ok; else
+    not_ok "a refused run changed the checkpoints it found"
+fi
+# shellcheck disable=SC2086
+expect_ok "$P" train $SMALL --iters 2 --out "$TMP/run" --overwrite
+expect_last_line "^final step=2 "
+if grep -aq '"step":"2"' "$TMP/run/best.safetensors"; then ok; else
+    not_ok "--overwrite left the old best.safetensors"
+fi
+
 # ---- a signal during the first evaluation stops the run at step 0; the
 # resumed run does not repeat that evaluation (a second row for step 0, and
 # other evaluation batches after it), so it matches a run never stopped.
@@ -197,18 +217,25 @@ for sig in INT TERM; do
 done
 
 # ---- kill -9 while checkpoints are written every step: whatever moment
-# the process dies, last.safetensors is a whole, loadable file
+# the process dies, last.safetensors is a whole, loadable file. Each run
+# starts in an empty folder and dies at a different time after its first
+# checkpoint appeared (waited for, so the check cannot be skipped).
 out="$TMP/kill9"
-for delay in 0.3 0.45 0.6 0.75 0.9; do
+for delay in 0 0.05 0.1 0.15 0.2; do
+    rm -rf "$out"
     # shellcheck disable=SC2086
     "$P" train $SMALL --iters 100000 --eval-interval 1 --eval-iters 1 --out "$out" \
         >/dev/null 2>&1 &
     pid=$!
+    i=0
+    while [ ! -e "$out/last.safetensors" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
     sleep $delay
     kill -9 $pid
     wait $pid 2>/dev/null
     if [ -e "$out/last.safetensors" ]; then
         expect_ok "$P" sample --ckpt "$out/last.safetensors" --tokens 3
+    else
+        not_ok "kill -9: no last.safetensors within 10 s"
     fi
 done
 

@@ -31,7 +31,8 @@ for f in "$DIR"/*.safetensors; do
 done
 
 # Each line: FILE|COMMANDS|PATTERN|WHAT. Every command reads FILE; resume
-# trains 2 more steps (good-last is at step 2) into a scratch directory.
+# trains 2 more steps (good-last is at step 2) into a scratch directory of
+# its own (without --out it would write beside FILE).
 # Under valgrind ($RUNNER), where each run takes seconds, a line tries only
 # its first command: all three open the file with the same gpt_open.
 grep -v '^#' "$DIR/index" >"$TMP/cases"
@@ -42,7 +43,8 @@ while IFS='|' read -r file commands expected _ <&3; do
         case $cmd in
         sample) set -- "$P" sample --ckpt "$ckpt" --tokens 3 ;;
         eval) set -- "$P" eval --ckpt "$ckpt" --data "$text" ;;
-        resume) set -- "$P" train --data "$text" --resume "$ckpt" --iters 4 --out "$TMP/resumed" ;;
+        resume) set -- "$P" train --data "$text" --resume "$ckpt" --iters 4 \
+            --out "$TMP/resumed-${file%.safetensors}" ;;
         *) not_ok "$DIR/index: unknown command '$cmd' for $file" && continue ;;
         esac
         if [ "$expected" = OK ]; then

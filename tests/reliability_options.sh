@@ -122,6 +122,7 @@ check_gpt_option_errors() {
     # read as the parse reads it: abbreviated, and the last of two counts
     option_error "^gpt: error: --preset: unknown preset 'huge'" --pre huge
     option_error "^gpt: error: --preset: unknown preset 'huge'" --preset full --preset huge
+    option_error "^gpt: error: option '--overwrite' takes no value$" --overwrite=yes
     option_error "^gpt: error: option '--resume' needs a value$" --resume
     option_error "^gpt: error: option '--threads' needs a value$" --threads
     option_error "^gpt: error: --threads: 0 is out of range" --threads 0
