@@ -124,6 +124,18 @@ static int session_save(session *s, const char *path, const tokenizer *tok, trai
     return gpt_save(path, s->host, tok, st, o, e);
 }
 
+/* Streams n characters generated after the prompt ids (generate turns
+ * dropout off while it runs), drawn from the sampling stream of --seed,
+ * with --temperature and --top-k. */
+static int stream_text(session *s, const tokenizer *tok, const int *ids, size_t n_ids, long n,
+                       const options *o, error *e) {
+    rng r;
+    rng_seed_stream(&r, (uint64_t)o->seed, STREAM_SAMPLE);
+    sampler_config sc = {(float)o->temperature, o->top_k};
+    language_model lm = s->backend->language_model(s->model);
+    return generate(&lm, tok, ids, n_ids, n, &sc, &r, stdout, e);
+}
+
 /* Opens a checkpoint and builds a model from it for B <= max_B, dropout off. */
 static int session_from_checkpoint(session *s, const gpt_backend *be, const char *path,
                                    int max_B, tokenizer *tok, error *e) {
@@ -393,8 +405,23 @@ static train_config train_config_of(trainer *t) {
     };
 }
 
-/* After training: the steps, time and speed, the plot and the final line. */
-static void report(trainer *t, const train_result *res, long start_step) {
+/* --sample N: N characters from the trained model after a newline (after
+ * the first character of the vocabulary if it has no newline), framed as
+ * chapters 01-04 print theirs. */
+static int print_sample(trainer *t, error *e) {
+    int start = tokenizer_id(&t->ds.tok, '\n');
+    if (start < 0)
+        start = 0;
+    printf("--- sample (%ld characters) ---\n", t->o.sample);
+    if (stream_text(&t->s, &t->ds.tok, &start, 1, t->o.sample, &t->o, e) != 0)
+        return -1;
+    printf("\n---\n");
+    return 0;
+}
+
+/* After training: the steps, time and speed, the plot, the sample asked
+ * for, and the final line. */
+static int report(trainer *t, const train_result *res, long start_step, error *e) {
     const options *o = &t->o;
     double tokens = (double)o->batch * o->block, ms = res->median_step_ms;
     printf("gpt: trained %ld steps in %.1f s, evaluation %.1f s; best val %.4f -> %s\n",
@@ -404,7 +431,10 @@ static void report(trainer *t, const train_result *res, long start_step) {
         printf("gpt: speed median_ms_per_iter=%.2f tokens_per_s=%.0f gflops=%.1f\n", ms,
                tokens / (ms / 1000.0), gpt_flops_per_token(&t->cfg) * tokens / (ms * 1e6));
     plot_loss(o->out);
+    if (o->sample > 0 && print_sample(t, e) != 0)
+        return EXIT_FAILURE;
     print_final(res);
+    return EXIT_SUCCESS;
 }
 
 /* Stopped by SIGINT/SIGTERM: last.safetensors at the step reached. */
@@ -433,8 +463,7 @@ static int train_and_report(trainer *t, const gpt_backend *be, error *e) {
         return save_on_signal(t, e);
     if (status != TRAIN_DONE)
         return EXIT_FAILURE;
-    report(t, &res, start_step);
-    return EXIT_SUCCESS;
+    return report(t, &res, start_step, e);
 }
 
 static void trainer_free(trainer *t) {
@@ -512,13 +541,8 @@ static int cmd_sample(int argc, char **argv, const gpt_backend *be) {
     int *ids = NULL, rc = EXIT_FAILURE;
     size_t n_ids;
     if (session_from_checkpoint(&s, be, o.ckpt, 1, &tok, &e) != 0 ||
-        encode_prompt(&tok, o.prompt, &ids, &n_ids, &e) != 0)
-        goto fail;
-    rng sr;
-    rng_seed_stream(&sr, (uint64_t)o.seed, STREAM_SAMPLE);
-    sampler_config sc = {(float)o.temperature, o.top_k};
-    language_model lm = be->language_model(s.model);
-    if (generate(&lm, &tok, ids, n_ids, o.tokens, &sc, &sr, stdout, &e) != 0)
+        encode_prompt(&tok, o.prompt, &ids, &n_ids, &e) != 0 ||
+        stream_text(&s, &tok, ids, n_ids, o.tokens, &o, &e) != 0)
         goto fail;
     if (o.tokens > 0)
         printf("\n");

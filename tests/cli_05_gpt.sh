@@ -56,6 +56,21 @@ expect_error "--temperature: 0 is out of range" \
 expect_error "--top-k: -1 is out of range" "$P" sample --ckpt "$TMP/run/best.safetensors" --top-k -1
 expect_ok "$P" eval --ckpt "$TMP/run/best.safetensors" --data "$text"
 expect_stdout "^eval .*: train_loss=[0-9]+\.[0-9]{4} val_loss=[0-9]+\.[0-9]{4}$"
+
+# --sample N after training, as chapters 01-04 print it: the text is what
+# `gpt sample` writes from the final weights (last.safetensors) after a
+# newline with the same seed, so dropout is off and the sampler is the same
+# shellcheck disable=SC2086
+expect_ok "$P" train $SMALL --dropout 0.1 --iters 10 --eval-interval 10 --seed 4 --sample 60 \
+    --out "$TMP/sampled"
+expect_stdout "^--- sample \(60 characters\) ---$"
+expect_last_line "^final step=10 "
+sed -n '/^--- sample (60 characters) ---$/,/^---$/p' "$TMP/out" | sed '1d;$d' >"$TMP/trained.sample"
+expect_ok "$P" sample --ckpt "$TMP/sampled/last.safetensors" --tokens 60 --seed 4
+if cmp -s "$TMP/out" "$TMP/trained.sample"; then ok; else
+    not_ok "train --sample wrote '$(cat "$TMP/trained.sample")', gpt sample '$(cat "$TMP/out")'"
+fi
+
 # best.safetensors keeps the step of its weights: the last "(best)" one
 best_step=$(grep '(best)' "$TMP/run.log" | tail -n1 | sed 's/^step *\([0-9]*\):.*/\1/')
 if grep -aq "\"step\":\"$best_step\"" "$TMP/run/best.safetensors"; then ok; else
