@@ -8,8 +8,11 @@
 void adamw_update(float *params, const float *grads, float *m, float *v, size_t n,
                   const adamw_config *c, float lr, float weight_decay, long step) {
     /* Early on, m and v are biased toward their zero start; dividing by
-     * (1 - beta^t) undoes that. Computed as torch does: in float, with the
-     * bias correction of v applied to sqrt(v). */
+     * (1 - beta^t) undoes that. As in torch, v's correction divides
+     * sqrt(v), eps is added after it, and the decay comes first. torch
+     * computes the corrections in double (Python floats) and updates m
+     * with lerp; we stay in float and write m's update out, so the two
+     * agree to within float rounding, not bit for bit. */
     float bias1 = 1.0f - powf(c->beta1, (float)step);
     float bias2_sqrt = sqrtf(1.0f - powf(c->beta2, (float)step));
     float step_size = lr / bias1;

@@ -9,8 +9,10 @@
  * Weight decay shrinks the weights toward zero separately from the gradient
  * ("decoupled"), which is the W in AdamW.
  *
- * The arithmetic follows torch.optim.AdamW step for step, in float, so that
- * a loss curve here can be compared with PyTorch's.
+ * The update is torch.optim.AdamW's, computed in float: it matches
+ * PyTorch's to within float rounding (a test checks two steps against
+ * numbers PyTorch printed), so a loss curve here can be compared with
+ * PyTorch's.
  */
 #ifndef COMMON_ADAMW_H
 #define COMMON_ADAMW_H
