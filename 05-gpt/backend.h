@@ -21,6 +21,9 @@
 
 typedef struct {
     const char *name; /* "cpu", "cuda" */
+    /* Where its runs go unless --out says otherwise: RUNS/PRESET, under
+     * runs/ in the chapter's name ("runs/05-gpt", "runs/06-cuda"). */
+    const char *runs;
     /* Options of the backend's own, accepted by every command (cli.h). */
     unsigned extra_options;
     /* Applies them after parsing (NULL: nothing to apply). */

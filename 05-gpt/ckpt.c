@@ -98,6 +98,7 @@ static int add_state_meta(st_meta *meta, int n_meta, state_texts *t, gpt *m,
     meta[n_meta++] = (st_meta){"rng.batch", t->rng_batch.text};
     meta[n_meta++] = (st_meta){"rng.eval", t->rng_eval.text};
     meta[n_meta++] = (st_meta){"rng.dropout", t->rng_dropout.text};
+    meta[n_meta++] = (st_meta){"evaluated", st->evaluated ? "1" : "0"};
     for (size_t i = 0; i < N_STORED_OPTIONS; i++)
         /* the one option that can be unset is the preset (of a run resumed
          * from an older file that did not record it) */
@@ -326,6 +327,12 @@ int gpt_load_state(const safetensors *f, gpt *m, train_state *st, error *e) {
         return -1;
     if (st->batch_rng.state == 0 || st->eval_rng.state == 0 || gpt_dropout_rng(m)->state == 0)
         return error_set(e, "a random stream's state is 0, which xorshift cannot leave");
+    /* whether the evaluation at `step` was done: "0" when a signal stopped
+     * it midway; files from before this key were always saved after it */
+    const char *evaluated = safetensors_meta(f, "evaluated");
+    if (evaluated && strcmp(evaluated, "0") != 0 && strcmp(evaluated, "1") != 0)
+        return error_set(e, "metadata 'evaluated' is '%s', not 0 or 1", evaluated);
+    st->evaluated = !evaluated || strcmp(evaluated, "1") == 0;
     st->step = (long)step;
     st->best_val = (float)best;
     return 0;

@@ -51,7 +51,6 @@ static const preset PRESETS[] = {
 #define GRAD_CLIP 1.0f
 #define DEFAULT_SEED 1337
 #define DEFAULT_SAMPLE_TOKENS 500
-#define DEFAULT_CKPT "runs/05-gpt/cpu-small/best.safetensors"
 /* Rows per forward pass in `gpt eval`. */
 #define EVAL_BATCH 8
 
@@ -62,9 +61,9 @@ static const preset *find_preset(const char *name) {
     return NULL;
 }
 
-/* Options from a preset; out_dir (runs/05-gpt/<preset>) is filled in. */
-static options preset_options(const preset *p, char *out_dir, size_t cap) {
-    snprintf(out_dir, cap, "runs/05-gpt/%s", p->name);
+/* Options from a preset; out_dir (RUNS/<preset>) is filled in. */
+static options preset_options(const preset *p, const gpt_backend *be, char *out_dir, size_t cap) {
+    snprintf(out_dir, cap, "%s/%s", be->runs, p->name);
     return (options){
         .out = out_dir, .preset = p->name, .iters = p->iters, .batch = p->batch,
         .block = p->block, .lr = p->lr, .min_lr = p->lr * MIN_LR_FRACTION, .seed = DEFAULT_SEED,
@@ -270,7 +269,8 @@ static const unsigned TRAIN_OPTIONS = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N
 
 static const char TRAIN_USAGE[] =
     "usage: gpt train [--preset cpu-small|seed000|full] [options]\n\n"
-    "Trains the GPT into OUT (runs/05-gpt/PRESET unless --out). Every eval interval it logs\n"
+    "Trains the GPT into OUT (unless --out: runs/05-gpt/PRESET, or runs/06-cuda/PRESET for\n"
+    "gpt-cuda). Every eval interval it logs\n"
     "OUT/loss.csv, saves OUT/best.safetensors when val improves and OUT/last.safetensors\n"
     "always (also on Ctrl-C / SIGTERM); it leaves another run's checkpoints alone unless\n"
     "--overwrite. --resume OUT/last.safetensors continues exactly where it stopped, in\n"
@@ -343,7 +343,7 @@ static int train_options(trainer *t, int argc, char **argv, const gpt_backend *b
     const preset *p = find_preset(name ? name : DEFAULT_PRESET);
     if (!p)
         return error_set(e, "--preset: unknown preset '%s' (cpu-small, seed000 or full)", name);
-    *o = preset_options(p, t->out_dir, sizeof t->out_dir);
+    *o = preset_options(p, be, t->out_dir, sizeof t->out_dir);
     const char *resume = cli_peek(argc, argv, mask, "resume");
     if (resume && resume_options(t, resume, name, e) != 0)
         return -1;
@@ -527,8 +527,16 @@ static int encode_prompt(const tokenizer *tok, const char *prompt, int **ids, si
     return 0;
 }
 
+/* What sample and eval read without --ckpt: the default preset's best
+ * weights, where this program trains them. */
+static const char *default_ckpt(const gpt_backend *be) {
+    static char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s/best.safetensors", be->runs, DEFAULT_PRESET);
+    return path;
+}
+
 static int cmd_sample(int argc, char **argv, const gpt_backend *be) {
-    options o = {.ckpt = DEFAULT_CKPT, .prompt = "\n", .tokens = DEFAULT_SAMPLE_TOKENS,
+    options o = {.ckpt = default_ckpt(be), .prompt = "\n", .tokens = DEFAULT_SAMPLE_TOKENS,
                  .temperature = 1.0, .top_k = 0, .seed = DEFAULT_SEED};
     error e = {{0}};
     cli_result r = parse_command(argc, argv, &o, OPT_CKPT | OPT_SAMPLING | OPT_SEED | OPT_THREADS,
@@ -596,7 +604,7 @@ static const char EVAL_USAGE[] =
     "unlike the random-batch estimates printed during training.";
 
 static int cmd_eval(int argc, char **argv, const gpt_backend *be) {
-    options o = {.ckpt = DEFAULT_CKPT};
+    options o = {.ckpt = default_ckpt(be)};
     error e = {{0}};
     cli_result r = parse_command(argc, argv, &o, OPT_CKPT | OPT_DATA | OPT_THREADS, EVAL_USAGE, be,
                                  &e);

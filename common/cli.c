@@ -127,8 +127,10 @@ static void print_default(const options *o, const option_spec *s) {
     if (s->kind == KIND_FLAG)
         return;
     if (s->kind == KIND_STRING) {
+        /* where the help text names the default itself ("a newline"),
+         * printing the string could only garble it */
         const char *text = *(const char *const *)field(o, s);
-        if (text)
+        if (text && !strstr(s->help, "(default"))
             printf(" (default %s)", text);
         return;
     }

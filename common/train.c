@@ -32,10 +32,14 @@ static void set_training(language_model *m, bool training) {
 }
 
 float estimate_loss(language_model *m, const dataset *ds, split s, int n_batches, int B, int T,
-                    rng *r, int *x, int *y) {
+                    rng *r, int *x, int *y, const volatile sig_atomic_t *stop) {
     set_training(m, false);
     double sum = 0.0;
     for (int i = 0; i < n_batches; i++) {
+        if (stop && *stop) {
+            sum = NAN;
+            break;
+        }
         dataset_batch(ds, s, r, B, T, x, y);
         sum += m->forward(m->self, x, y, B, T);
     }
@@ -150,16 +154,26 @@ static void report_eval(run_context *r, const train_config *cfg, long step, floa
     loss_log_row(&r->log, step, train_loss, val_loss, lr, ms_per_iter, tokens_per_s);
 }
 
-/* Evaluates both splits at st->step, reports it, and calls the hook. */
+/* Evaluates both splits at st->step, reports it, and calls the hook.
+ * Returns 0, -1 (e set), or 1 when a signal stopped it midway: then the
+ * evaluation stream is as it was before, so that redoing the evaluation
+ * after a resume draws the same batches. */
 static int evaluate(language_model *m, const dataset *ds, const train_config *cfg,
                     train_state *st, run_context *r, float lr, train_result *res, error *e) {
     double t0 = clock_seconds();
     double ms_per_iter = r->window_steps ? 1000.0 * r->window_seconds / r->window_steps : 0.0;
     progress_clear(&r->bar);
+    rng before = st->eval_rng;
     float train_loss = estimate_loss(m, ds, SPLIT_TRAIN, cfg->eval_iters, cfg->batch,
-                                     cfg->block, &st->eval_rng, r->x, r->y);
+                                     cfg->block, &st->eval_rng, r->x, r->y, cfg->stop);
     float val_loss = estimate_loss(m, ds, SPLIT_VAL, cfg->eval_iters, cfg->batch, cfg->block,
-                                   &st->eval_rng, r->x, r->y);
+                                   &st->eval_rng, r->x, r->y, cfg->stop);
+    res->eval_seconds += clock_seconds() - t0;
+    if (cfg->stop && *cfg->stop) {
+        st->eval_rng = before;
+        return 1;
+    }
+    st->evaluated = true;
     bool best = val_loss < st->best_val;
     if (best)
         st->best_val = val_loss;
@@ -176,7 +190,6 @@ static int evaluate(language_model *m, const dataset *ds, const train_config *cf
                        isnan(val_loss) || isnan(train_loss) ? "NaN" : "infinite", st->step);
     else if (cfg->on_eval && cfg->on_eval(cfg->hook_ctx, st, train_loss, val_loss, e) != 0)
         rc = -1;
-    res->eval_seconds += clock_seconds() - t0;
     return rc;
 }
 
@@ -196,6 +209,7 @@ static int train_step(language_model *m, const dataset *ds, const train_config *
                          isnan(loss) ? "NaN" : "infinite", st->step);
     }
     st->step++;
+    st->evaluated = false;
     double dt = clock_seconds() - t0;
     step_times_add(&r->times, 1000.0 * dt);
     r->window_seconds += dt;
@@ -210,15 +224,13 @@ static int train_step(language_model *m, const dataset *ds, const train_config *
 static train_status train_loop(language_model *m, const dataset *ds, const train_config *cfg,
                                train_state *st, run_context *r, train_result *res, error *e) {
     set_training(m, true);
-    /* the run that saved a checkpoint evaluated its step before saving it */
-    bool evaluated = cfg->resuming;
     for (;;) {
         long step = st->step;
         float lr = lr_at(&cfg->schedule, step); /* at the last evaluation: the next lr */
         bool due = step % cfg->eval_interval == 0 || step == cfg->iters;
-        if (due && !evaluated && evaluate(m, ds, cfg, st, r, lr, res, e) != 0)
-            return TRAIN_FAILED;
-        evaluated = false;
+        int rc = due && !st->evaluated ? evaluate(m, ds, cfg, st, r, lr, res, e) : 0;
+        if (rc != 0)
+            return rc > 0 ? TRAIN_INTERRUPTED : TRAIN_FAILED;
         if (step >= cfg->iters)
             return TRAIN_DONE;
         if (cfg->stop && *cfg->stop)

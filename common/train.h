@@ -68,6 +68,9 @@ typedef struct train_state {
     rng batch_rng;       /* draws the training batches */
     rng eval_rng;        /* draws the evaluation batches */
     float best_val;      /* lowest val loss seen so far */
+    /* The evaluation at `step` is done (a checkpoint saved after it need
+     * not repeat it; one saved by a signal during it must). */
+    bool evaluated;
 } train_state;
 
 typedef struct train_config {
@@ -81,15 +84,16 @@ typedef struct train_config {
     float grad_clip;           /* max gradient norm; 0: no clipping */
     const char *csv_path;      /* NULL: no CSV log */
     /* Continuing a run from its checkpoint (chapter 05's --resume): the
-     * CSV log is appended to, and the evaluation at the first step is not
-     * repeated, since the run that saved the checkpoint had done it. */
+     * CSV log is appended to (st->evaluated says whether the evaluation at
+     * the first step was done before the checkpoint was saved). */
     bool resuming;
     /* Called after every evaluation with the state that would resume from
      * it; returns 0, or -1 (with e set) to stop training with an error. */
     int (*on_eval)(void *ctx, train_state *st, float train_loss, float val_loss, error *e);
     void *hook_ctx;
     /* When a signal handler sets *stop, training stops after the current
-     * step and train_run returns TRAIN_INTERRUPTED. NULL: not watched. */
+     * step, or abandons the current evaluation (it is redone on resuming),
+     * and train_run returns TRAIN_INTERRUPTED. NULL: not watched. */
     volatile sig_atomic_t *stop;
 } train_config;
 
@@ -116,9 +120,10 @@ typedef enum { TRAIN_DONE = 0, TRAIN_FAILED = -1, TRAIN_INTERRUPTED = 1 } train_
 int train_state_init(train_state *st, size_t n_params, long seed, error *e);
 void train_state_free(train_state *st);
 
-/* Mean loss over n_batches random batches of one split (dropout off). */
+/* Mean loss over n_batches random batches of one split (dropout off).
+ * Once *stop is set (stop may be NULL) it gives up and returns NaN. */
 float estimate_loss(language_model *m, const dataset *ds, split s, int n_batches, int B, int T,
-                    rng *r, int *x, int *y);
+                    rng *r, int *x, int *y, const volatile sig_atomic_t *stop);
 
 /* Trains from st->step to cfg->iters. Prints one line per evaluation on
  * stdout and a progress line on a terminal. A non-finite loss stops

@@ -925,10 +925,17 @@ static const struct {
     const char *name;
 } BAD_LOSSES[] = {{NAN, "NaN"}, {INFINITY, "infinite"}};
 
+/* A signal, as far as the training loop can tell: fake_forward raises it
+ * at its stop_at_forward-th call (0: never). */
+static volatile sig_atomic_t fake_stop;
+static long stop_at_forward;
+
 static float fake_forward(void *self, const int *x, const int *y, int B, int T) {
     (void)x, (void)y, (void)B, (void)T;
     fake_model *f = self;
     f->forwards++;
+    if (f->forwards == stop_at_forward)
+        fake_stop = 1;
     return f->forwards > f->nan_at ? f->bad : 1.0f;
 }
 static void fake_backward(void *self) { ((fake_model *)self)->grad += 0.5f; }
@@ -999,12 +1006,11 @@ START_TEST(test_nan_loss_stops_training) {
 }
 END_TEST
 
-/* Evaluations (hook calls) of a fake run from step `start` to 10,
- * evaluating every 5 steps. */
-static int evaluations(long start, bool resuming) {
-    fake_model f = {{0}, 0.0f, 0.0f, 0, LONG_MAX, 0, -1, NAN};
-    param_table_add(&f.table, 1, 1, 0, "w");
-    language_model lm = {&f, 2, 4, &f.table, &f.param, &f.grad, fake_forward, fake_backward,
+/* A fake run from step `start` (its evaluation there done or not) to 10,
+ * evaluating every 5 steps on 3 batches per split, watching fake_stop. */
+static train_status fake_run(fake_model *f, long start, bool evaluated, train_state *st) {
+    param_table_add(&f->table, 1, 1, 0, "w");
+    language_model lm = {f, 2, 4, &f->table, &f->param, &f->grad, fake_forward, fake_backward,
                          NULL, NULL, NULL};
     char text[200];
     for (int i = 0; i < 200; i++)
@@ -1013,35 +1019,65 @@ static int evaluations(long start, bool resuming) {
     error e = {{0}};
     ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, &e), 0);
     train_config cfg = {.iters = 10, .batch = 2, .block = 4, .eval_interval = 5,
-                        .eval_iters = 1, .adamw = ADAMW_TORCH_DEFAULTS, .decay = DECAY_ALL,
-                        .schedule = {1e-3f, 1e-3f, 0, 10}, .resuming = resuming,
-                        .on_eval = fake_save, .hook_ctx = &f};
-    train_state st;
-    ck_assert_int_eq(train_state_init(&st, 1, 1, &e), 0);
-    st.step = start;
+                        .eval_iters = 3, .adamw = ADAMW_TORCH_DEFAULTS, .decay = DECAY_ALL,
+                        .schedule = {1e-3f, 1e-3f, 0, 10}, .on_eval = fake_save, .hook_ctx = f,
+                        .stop = &fake_stop};
+    ck_assert_int_eq(train_state_init(st, 1, 1, &e), 0);
+    st->step = start;
+    st->evaluated = evaluated;
     train_result res;
     FILE *saved = stdout;
     stdout = fopen("/dev/null", "w");
-    ck_assert_int_eq(train_run(&lm, &ds, &cfg, &st, &res, &e), TRAIN_DONE);
+    train_status status = train_run(&lm, &ds, &cfg, st, &res, &e);
     fclose(stdout);
     stdout = saved;
+    dataset_free(&ds);
+    param_table_free(&f->table);
+    return status;
+}
+
+/* Evaluations (hook calls) of fake_run from `start` to 10. */
+static int evaluations(long start, bool evaluated) {
+    fake_model f = {{0}, 0.0f, 0.0f, 0, LONG_MAX, 0, -1, NAN};
+    train_state st;
+    ck_assert_int_eq(fake_run(&f, start, evaluated, &st), TRAIN_DONE);
     ck_assert_int_eq(st.step, 10);
     ck_assert_int_eq(f.last_saved_step, 10);
     train_state_free(&st);
-    dataset_free(&ds);
-    param_table_free(&f.table);
     return f.evals_saved;
 }
+
+START_TEST(test_signal_during_an_evaluation) {
+    /* the 2nd of step 0's 6 evaluation batches: the evaluation is
+     * abandoned, the run stops at step 0 with it still owed, and the
+     * evaluation stream is as it was, so a resumed run draws the batches a
+     * run never stopped would */
+    fake_model f = {{0}, 0.0f, 0.0f, 0, LONG_MAX, 0, -1, NAN};
+    stop_at_forward = 2;
+    train_state st, fresh;
+    ck_assert_int_eq(fake_run(&f, 0, false, &st), TRAIN_INTERRUPTED);
+    ck_assert_int_eq(st.step, 0);
+    ck_assert(!st.evaluated);
+    ck_assert_int_eq(f.evals_saved, 0);
+    error e = {{0}};
+    ck_assert_int_eq(train_state_init(&fresh, 1, 1, &e), 0);
+    ck_assert_uint_eq(st.eval_rng.state, fresh.eval_rng.state);
+    train_state_free(&st);
+    train_state_free(&fresh);
+}
+END_TEST
 
 START_TEST(test_resuming_skips_the_saved_evaluation) {
     /* a fresh run evaluates at steps 0, 5 and 10; a resumed one does not
      * repeat the evaluation its checkpoint was saved after, even at step 0
-     * (a run stopped during its first evaluation) */
+     * (a run stopped by a signal right after its first evaluation), but
+     * does one that a signal cut short */
     ck_assert_int_eq(evaluations(0, false), 3);
     ck_assert_int_eq(evaluations(0, true), 2);
     ck_assert_int_eq(evaluations(5, true), 1);
+    ck_assert_int_eq(evaluations(5, false), 2);
     /* a run resumed between evaluations owes none */
-    ck_assert_int_eq(evaluations(3, true), 2);
+    ck_assert_int_eq(evaluations(3, false), 2);
 }
 END_TEST
 
@@ -1099,6 +1135,7 @@ static Suite *common_suite(void) {
     tcase_add_loop_test(tc, test_nan_loss_stops_training, 0,
                         (int)(sizeof BAD_LOSSES / sizeof BAD_LOSSES[0]));
     tcase_add_test(tc, test_resuming_skips_the_saved_evaluation);
+    tcase_add_test(tc, test_signal_during_an_evaluation);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("checkpoint");
