@@ -28,9 +28,17 @@ trap 'rm -rf "$tmp"' EXIT
 # The peer: Debian's PyTorch with a private OpenMP OpenBLAS (setup-peer.sh
 # installs both). Its env line asks for AVX-512 kernels, which crash
 # (SIGILL) on CPUs without AVX-512: drop that part there.
+# A peer that cannot be set up is an error that says why (the ratio is
+# what a benchmark is for), unless BENCH_PEER=0 asked for none.
 peer_env=""
-if [ "${BENCH_PEER:-1}" != 0 ] && [ -x "$PEER_DIR/setup-peer.sh" ]; then
-    peer_env=$("$PEER_DIR/setup-peer.sh" "$tmp/openblas" 2>/dev/null | tail -n1) || peer_env=""
+if [ "${BENCH_PEER:-1}" != 0 ]; then
+    [ -x "$PEER_DIR/setup-peer.sh" ] ||
+        { echo "bench: no PyTorch peer at $PEER_DIR/setup-peer.sh (BENCH_PEER=0 to run without)" >&2; exit 1; }
+    echo "bench: setting up the PyTorch peer (may install python3-torch; BENCH_PEER=0 skips it)"
+    "$PEER_DIR/setup-peer.sh" "$tmp/openblas" >"$tmp/peer-setup.out" 2>"$tmp/peer-setup.log" ||
+        { echo "bench: the PyTorch peer could not be set up: $(tail -n1 "$tmp/peer-setup.log")" >&2
+          echo "bench: (BENCH_PEER=0 to run without it)" >&2; exit 1; }
+    peer_env=$(tail -n1 "$tmp/peer-setup.out")
     grep -q avx512f /proc/cpuinfo || peer_env=$(echo "$peer_env" | sed 's/OPENBLAS_CORETYPE=[^ ]*//')
 fi
 

@@ -47,13 +47,23 @@ for p in $PRECISIONS; do
     fi
 done
 
-if [ "${BENCH_PEER:-1}" != 0 ] && [ -r "$PEER" ] &&
-    python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+# No ratio without the peer: say why (BENCH_PEER=0 asks for none).
+if [ "${BENCH_PEER:-1}" = 0 ]; then
+    :
+elif [ ! -r "$PEER" ]; then
+    echo "bench: no PyTorch peer at $PEER: no ratio" >&2
+elif ! python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+    echo "bench: python3 has no PyTorch with CUDA here: no peer, no ratio" >&2
+else
     peer=$(python3 "$PEER" --data "$DATA" --device cuda --n_layer 6 --n_head 6 --n_embd 384 \
         --block_size 256 --batch_size 64 --dropout 0.2 --max_iters "$ITERS" \
         --eval_interval 100000 --eval_iters 1 --dtype bfloat16 --compile 1 2>&1 |
         grep '^ms_per_iter' || true)
     peer_ms=$(echo "$peer" | awk '{print $2}')
-    [ -n "$peer_ms" ] && echo "bench peer=torch-bf16-compile ms_per_iter=$peer_ms ratio=$(awk \
-        -v a="$peer_ms" -v b="$best_ms" 'BEGIN { printf "%.2f", a / b }')"
+    if [ -n "$peer_ms" ]; then
+        echo "bench peer=torch-bf16-compile ms_per_iter=$peer_ms ratio=$(awk \
+            -v a="$peer_ms" -v b="$best_ms" 'BEGIN { printf "%.2f", a / b }')"
+    else
+        echo "bench: the PyTorch peer ran but printed no ms_per_iter: no ratio" >&2
+    fi
 fi
