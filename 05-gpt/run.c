@@ -339,12 +339,15 @@ static void derive_schedule(int argc, char **argv, unsigned mask, options *o) {
 static int train_options(trainer *t, int argc, char **argv, const gpt_backend *be, error *e) {
     unsigned mask = TRAIN_OPTIONS | be->extra_options;
     options *o = &t->o;
+    /* --help wins: it shows the preset's values (the default one's if the
+     * name is wrong) and opens no checkpoint */
+    bool help = cli_wants_help(argc, argv, mask);
     const char *name = cli_peek(argc, argv, mask, "preset");
     const preset *p = find_preset(name ? name : DEFAULT_PRESET);
-    if (!p)
+    if (!p && !help)
         return error_set(e, "--preset: unknown preset '%s' (cpu-small, seed000 or full)", name);
-    *o = preset_options(p, be, t->out_dir, sizeof t->out_dir);
-    const char *resume = cli_peek(argc, argv, mask, "resume");
+    *o = preset_options(p ? p : find_preset(DEFAULT_PRESET), be, t->out_dir, sizeof t->out_dir);
+    const char *resume = help ? NULL : cli_peek(argc, argv, mask, "resume");
     if (resume && resume_options(t, resume, name, e) != 0)
         return -1;
     cli_result r = cli_parse(argc, argv, o, mask, TRAIN_USAGE, e);

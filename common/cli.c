@@ -338,6 +338,15 @@ const char *cli_peek(int argc, char **argv, unsigned mask, const char *name) {
     return value;
 }
 
+bool cli_wants_help(int argc, char **argv, unsigned mask) {
+    struct option table[N_SPECS + 2];
+    build_table(mask, table);
+    bool start = true, help = false;
+    for (int c; (c = next_option(argc, argv, table, &start)) != -1;)
+        help = help || c == 'h' || c == LONG_VAL_BASE + HELP_INDEX;
+    return help;
+}
+
 int cli_set(options *o, const char *name, const char *text, error *e) {
     const option_spec *s = find_spec(name);
     if (!s || s->kind == KIND_FLAG)

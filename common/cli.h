@@ -83,6 +83,10 @@ cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const 
  * override what those two bring. */
 const char *cli_peek(int argc, char **argv, unsigned mask, const char *name);
 
+/* True when argv asks for --help (or -h): it wins over everything, so a
+ * program checks it before acting on what cli_peek found. */
+bool cli_wants_help(int argc, char **argv, unsigned mask);
+
 /* Sets option NAME (as on the command line, without the dashes; not a
  * flag) from text, with the command line's parsing and range checks: the
  * way a value stored in a file is read back. On failure e holds the

@@ -21,6 +21,11 @@ for cmd in train sample eval; do
 done
 expect_error "no command given" "$P"
 expect_error "unknown command 'fly'" "$P" fly
+# --help wins over what the other options would open or reject
+expect_ok "$P" train --resume "$TMP/no-such/last.safetensors" --help
+expect_stdout "^usage: gpt train"
+expect_ok "$P" train --preset huge -h
+expect_stdout "^usage: gpt train"
 
 # ---- train, sample, eval
 # shellcheck disable=SC2086
