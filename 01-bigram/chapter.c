@@ -87,15 +87,15 @@ void print_final(const train_result *res) {
 
 /* Generates o->sample characters after a newline prompt (token of '\n' if
  * the vocabulary has one, else token 0), then ends the line. */
-static int print_sample(language_model *lm, const dataset *ds, const options *o, error *e) {
+int print_sample(language_model *lm, const tokenizer *tok, const options *o, error *e) {
     rng r;
     rng_seed_stream(&r, (uint64_t)o->seed, STREAM_SAMPLE);
-    int start = tokenizer_id(&ds->tok, '\n');
+    int start = tokenizer_id(tok, '\n');
     if (start < 0)
         start = 0;
     sampler_config sc = {(float)o->temperature, o->top_k};
     printf("--- sample (%ld characters) ---\n", o->sample);
-    if (generate(lm, &ds->tok, &start, 1, o->sample, &sc, &r, stdout, e) != 0)
+    if (generate(lm, tok, &start, 1, o->sample, &sc, &r, stdout, e) != 0)
         return -1;
     printf("\n---\n");
     return 0;
@@ -163,7 +163,7 @@ int chapter_main(int argc, char **argv, const chapter *ch) {
     printf("trained in %.1f s (+%.1f s evaluating); log: %s\n", res.train_seconds,
            res.eval_seconds, csv);
     plot_loss(o.out);
-    if (o.sample > 0 && print_sample(&lm, &ds, &o, &e) != 0)
+    if (o.sample > 0 && print_sample(&lm, &ds.tok, &o, &e) != 0)
         goto fail;
     print_final(&res);
     rc = EXIT_SUCCESS;

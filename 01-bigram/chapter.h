@@ -43,6 +43,11 @@ int load_data(dataset *ds, const char *path, const char *program, error *e);
  * installed; prints a note and returns otherwise. */
 void plot_loss(const char *out_dir);
 
+/* --sample: o->sample characters generated after a newline (the first
+ * character of the vocabulary if it has none), from the sampling stream of
+ * --seed with --temperature and --top-k, between two framing lines. */
+int print_sample(language_model *lm, const tokenizer *tok, const options *o, error *e);
+
 /* Prints "final step=N train_loss=X val_loss=Y", the line scripts read. */
 void print_final(const train_result *res);
 

@@ -408,18 +408,10 @@ static train_config train_config_of(trainer *t) {
     };
 }
 
-/* --sample N: N characters from the trained model after a newline (after
- * the first character of the vocabulary if it has no newline), framed as
- * chapters 01-04 print theirs. */
-static int print_sample(trainer *t, error *e) {
-    int start = tokenizer_id(&t->ds.tok, '\n');
-    if (start < 0)
-        start = 0;
-    printf("--- sample (%ld characters) ---\n", t->o.sample);
-    if (stream_text(&t->s, &t->ds.tok, &start, 1, t->o.sample, &t->o, e) != 0)
-        return -1;
-    printf("\n---\n");
-    return 0;
+/* --sample N: as chapters 01-04 print theirs (chapter.h). */
+static int sample_after_training(trainer *t, error *e) {
+    language_model lm = t->s.backend->language_model(t->s.model);
+    return print_sample(&lm, &t->ds.tok, &t->o, e);
 }
 
 /* After training: the steps, time and speed, the plot, the sample asked
@@ -434,7 +426,7 @@ static int report(trainer *t, const train_result *res, long start_step, error *e
         printf("gpt: speed median_ms_per_iter=%.2f tokens_per_s=%.0f gflops=%.1f\n", ms,
                tokens / (ms / 1000.0), gpt_flops_per_token(&t->cfg) * tokens / (ms * 1e6));
     plot_loss(o->out);
-    if (o->sample > 0 && print_sample(t, e) != 0)
+    if (o->sample > 0 && sample_after_training(t, e) != 0)
         return EXIT_FAILURE;
     print_final(res);
     return EXIT_SUCCESS;
