@@ -259,6 +259,16 @@ bench-cuda:
 # BIN tells the shell tests where this build's programs are.
 RUN_SUITES = BIN=$(BIN) tests/run-suites.sh
 
+# Each test target builds what it needs with a sub-make; two of them side
+# by side (make -j2 test-01 test-02) would compile the objects they share
+# twice, into the same files. So several test goals run one after another
+# (each sub-make still builds in parallel).
+ifeq ($(MAKELEVEL),0)
+ifneq ($(word 2,$(filter test test-%,$(MAKECMDGOALS))),)
+.NOTPARALLEL:
+endif
+endif
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(RUN_SUITES) $(ALL_TESTS)
