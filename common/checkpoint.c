@@ -129,22 +129,8 @@ static char *build_header(const st_entry *tensors, int n_tensors, const st_meta 
     return b.s;
 }
 
-/* Bytes left before the injected "disk full"; SIZE_MAX when off. */
-static size_t fault_budget = SIZE_MAX;
-
-void safetensors_inject_write_fault(size_t bytes) { fault_budget = bytes; }
-
-/* fwrite that honours the injected fault; returns 0 or -1 with errno set. */
+/* fwrite of all n bytes: 0, or -1 with errno set. */
 static int write_all(FILE *f, const void *p, size_t n) {
-    if (fault_budget != SIZE_MAX) {
-        if (n > fault_budget) {
-            fwrite(p, 1, fault_budget, f);
-            fault_budget = 0;
-            errno = ENOSPC;
-            return -1;
-        }
-        fault_budget -= n;
-    }
     if (fwrite(p, 1, n, f) != n)
         return -1;
     return 0;

@@ -54,10 +54,6 @@ typedef struct {
 int safetensors_save(const char *path, const st_entry *tensors, int n_tensors,
                      const st_meta *meta, int n_meta, error *e);
 
-/* For tests: makes the next saves fail as a full disk would (ENOSPC) after
- * `bytes` bytes have been written; SIZE_MAX switches the fault off. */
-void safetensors_inject_write_fault(size_t bytes);
-
 /* ---- reading ---- */
 
 typedef struct {

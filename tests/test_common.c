@@ -5,12 +5,15 @@
  * is reproducible; AdamW matches PyTorch; the CLI rejects bad values.
  */
 #include <check.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "../common/adamw.h"
@@ -878,14 +881,23 @@ START_TEST(test_checkpoint_write_fault_keeps_old_file) {
     const char *path = save_small(dir, "keep.safetensors", w, b);
     char saved_path[1100];
     snprintf(saved_path, sizeof saved_path, "%s", path);
-    /* a "disk full" after 20 bytes of the next save */
-    safetensors_inject_write_fault(20);
+    /* a "disk full" after 20 bytes of the next save: this process may
+     * write no file past 20 bytes (the write then fails with EFBIG, once
+     * SIGXFSZ, which would kill it, is ignored), as `ulimit -f` does */
+    struct rlimit before, cap;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &before), 0);
+    cap = before;
+    cap.rlim_cur = 20;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &cap), 0);
     float other[6] = {9, 9, 9, 9, 9, 9};
     st_entry tensors[] = {{"w", other, 2, {2, 3}}};
     error e = {{0}};
-    ck_assert_int_eq(safetensors_save(saved_path, tensors, 1, NULL, 0, &e), -1);
-    safetensors_inject_write_fault(SIZE_MAX);
-    ck_assert_ptr_nonnull(strstr(e.msg, "No space left on device"));
+    int rc = safetensors_save(saved_path, tensors, 1, NULL, 0, &e);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &before), 0);
+    signal(SIGXFSZ, old_handler);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, strerror(EFBIG)));
     ck_assert_ptr_nonnull(strstr(e.msg, "previous file"));
     /* the old checkpoint is intact, and no temporary file is left behind */
     safetensors st;
