@@ -93,8 +93,31 @@ static void assert_every_tensor(objective_fn f, piece_fn piece, void *ctx, const
     }
 }
 
+/* The backward pass adds (+=) into grads, as language_model says: from
+ * random values, what it added is g, the gradient from zero. (A `=` where
+ * `+=` belongs differs by the random start, far past the tolerance, which
+ * only covers rounding the sums: start + g - start is g to ~1e-7 |start|.) */
+static void assert_backward_adds(model_ctx *c, const float *g) {
+    language_model *lm = &c->lm;
+    size_t P = lm->table->total;
+    float *start = malloc(P * sizeof *start), *g_zero = malloc(P * sizeof *g_zero);
+    memcpy(g_zero, g, P * sizeof *g_zero);
+    rng r;
+    rng_seed(&r, 97);
+    gradient_start(lm->grads, start, P, &r);
+    lm->forward(lm->self, c->x, c->y, c->B, c->T);
+    lm->backward(lm->self);
+    gradient_added(lm->grads, start, P);
+    float d = rel_diff(g_zero, lm->grads, P);
+    ck_assert_msg(d < 1e-3f, "the backward pass does not add into grads: difference %g", d);
+    memcpy(lm->grads, g_zero, P * sizeof *g_zero);
+    free(start);
+    free(g_zero);
+}
+
 void assert_model_gradients(model_ctx *c, size_t max_elems, int n_dirs, float eps) {
     fill_gradients(c);
+    assert_backward_adds(c, c->lm.grads);
     language_model *lm = &c->lm;
     assert_every_tensor(model_objective, c->piece ? model_piece : NULL, c, lm->table, lm->params,
                         lm->grads, max_elems, n_dirs, eps);

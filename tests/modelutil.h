@@ -40,7 +40,8 @@ float fill_gradients(model_ctx *c);
 /* Random ids in [0, V) for x and y (n each). */
 void random_batch(int *x, int *y, size_t n, int V, rng *r);
 
-/* Fills grads by one forward and backward pass, then checks up to
+/* Fills grads by one forward and backward pass, checks that a pass adds to
+ * grads (+=) rather than overwriting them, then checks up to
  * max_elems elements of every parameter tensor against finite differences
  * with step eps (kink-aware when c->piece is set), and, for smooth models,
  * n_dirs directions within every tensor (the first its own gradient).
