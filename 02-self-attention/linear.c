@@ -117,16 +117,15 @@ void linear_backward(float *dinp, float *dw, float *dbias, const float *dout, co
     /* forward: out[n][o] = bias[o] + sum_c inp[n][c] * w[o][c]
      * d out[n][o] / d inp[n][c] = w[o][c]: each input row gathers the
      * weight rows, weighted by how much each output mattered. */
-    size_t work = linear_work(N, C, OC);
     if (dinp) {
-#pragma omp parallel for schedule(static) if (work >= PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) if (linear_work(N, C, OC) >= PARALLEL_MIN_WORK)
         for (size_t n = 0; n < N; n++)
             input_grad_row(dinp + n * C, dout + n * OC, w, C, OC);
     }
     /* d out[n][o] / d w[o][c] = inp[n][c] and d out[n][o] / d bias[o] = 1,
      * summed over every position n that used them. One thread owns each
      * weight row and adds the positions up in order. */
-#pragma omp parallel for schedule(static) if (work >= PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) if (linear_work(N, C, OC) >= PARALLEL_MIN_WORK)
     for (int o = 0; o < OC; o++)
         weight_grad_row(dw + (size_t)o * C, dbias, dout, inp, N, C, OC, o);
 }
