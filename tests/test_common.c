@@ -959,34 +959,42 @@ static int fake_save(void *ctx, train_state *st, float train_loss, float val_los
     return 0;
 }
 
-START_TEST(test_nan_loss_stops_training) {
-    fake_model f = {{0}, 0.0f, 0.0f, 0, 0, 0, -1, BAD_LOSSES[_i].loss};
-    char expected[128];
-    param_table_add(&f.table, 1, 1, 0, "w");
-    language_model lm = {&f, 2, 4, &f.table, &f.param, &f.grad, fake_forward, fake_backward,
+/* Trains the fake model f under cfg (its table, a 200-character text of
+ * two letters and the hook wired in) from st, printing nothing. */
+static train_status fake_train(fake_model *f, train_config cfg, train_state *st, error *e) {
+    param_table_add(&f->table, 1, 1, 0, "w");
+    language_model lm = {f, 2, 4, &f->table, &f->param, &f->grad, fake_forward, fake_backward,
                          NULL, NULL, NULL};
     char text[200];
     for (int i = 0; i < 200; i++)
         text[i] = (char)('a' + i % 2);
     dataset ds;
-    error e = {{0}};
-    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, &e), 0);
-    /* forwards: evaluation at step 0 (train, val) 1-2, training steps 0-4
-     * 3-7, evaluation at step 5 8-9, training step 5 number 10 -> NaN */
-    f.nan_at = 9;
-    train_config cfg = {.iters = 100, .batch = 2, .block = 4, .eval_interval = 5,
-                        .eval_iters = 1, .adamw = ADAMW_TORCH_DEFAULTS, .decay = DECAY_ALL,
-                        .schedule = {1e-3f, 1e-3f, 0, 100}, .on_eval = fake_save,
-                        .hook_ctx = &f};
-    train_state st;
-    ck_assert_int_eq(train_state_init(&st, 1, 1, &e), 0);
+    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, e), 0);
+    cfg.batch = 2, cfg.block = 4, cfg.adamw = ADAMW_TORCH_DEFAULTS, cfg.decay = DECAY_ALL;
+    cfg.schedule = (lr_schedule){1e-3f, 1e-3f, 0, cfg.iters};
+    cfg.on_eval = fake_save, cfg.hook_ctx = f;
     train_result res;
     FILE *saved = stdout;
     stdout = fopen("/dev/null", "w");
-    train_status status = train_run(&lm, &ds, &cfg, &st, &res, &e);
+    train_status status = train_run(&lm, &ds, &cfg, st, &res, e);
     fclose(stdout);
     stdout = saved;
-    ck_assert_int_eq(status, TRAIN_FAILED);
+    dataset_free(&ds);
+    param_table_free(&f->table);
+    return status;
+}
+
+START_TEST(test_nan_loss_stops_training) {
+    fake_model f = {{0}, 0.0f, 0.0f, 0, 0, 0, -1, BAD_LOSSES[_i].loss};
+    char expected[128];
+    /* forwards: evaluation at step 0 (train, val) 1-2, training steps 0-4
+     * 3-7, evaluation at step 5 8-9, training step 5 number 10 -> NaN */
+    f.nan_at = 9;
+    train_config cfg = {.iters = 100, .eval_interval = 5, .eval_iters = 1};
+    train_state st;
+    error e = {{0}};
+    ck_assert_int_eq(train_state_init(&st, 1, 1, &e), 0);
+    ck_assert_int_eq(fake_train(&f, cfg, &st, &e), TRAIN_FAILED);
     snprintf(expected, sizeof expected, "training loss became %s at step 5", BAD_LOSSES[_i].name);
     ck_assert_msg(strstr(e.msg, expected), "got '%s'", e.msg);
     ck_assert_ptr_nonnull(strstr(e.msg, "last checkpoint is kept"));
@@ -996,56 +1004,28 @@ START_TEST(test_nan_loss_stops_training) {
     ck_assert_int_eq(f.last_saved_step, 5);
     ck_assert_int_eq(st.step, 5);
     /* a NaN in an evaluation stops training too, before its checkpoint */
-    fake_model g = f;
-    g.forwards = 0, g.nan_at = 8, g.evals_saved = 0;
-    lm.self = &g;
-    cfg.hook_ctx = &g;
+    fake_model g = {{0}, 0.0f, 0.0f, 0, 8, 0, -1, BAD_LOSSES[_i].loss};
     train_state st2;
     ck_assert_int_eq(train_state_init(&st2, 1, 1, &e), 0);
-    stdout = fopen("/dev/null", "w");
-    status = train_run(&lm, &ds, &cfg, &st2, &res, &e);
-    fclose(stdout);
-    stdout = saved;
-    ck_assert_int_eq(status, TRAIN_FAILED);
+    ck_assert_int_eq(fake_train(&g, cfg, &st2, &e), TRAIN_FAILED);
     snprintf(expected, sizeof expected, "evaluation loss became %s at step 5",
              BAD_LOSSES[_i].name);
     ck_assert_msg(strstr(e.msg, expected), "got '%s'", e.msg);
     ck_assert_int_eq(g.evals_saved, 1);
     train_state_free(&st2);
     train_state_free(&st);
-    dataset_free(&ds);
-    param_table_free(&f.table);
 }
 END_TEST
 
 /* A fake run from step `start` (its evaluation there done or not) to 10,
  * evaluating every 5 steps on 3 batches per split, watching fake_stop. */
 static train_status fake_run(fake_model *f, long start, bool evaluated, train_state *st) {
-    param_table_add(&f->table, 1, 1, 0, "w");
-    language_model lm = {f, 2, 4, &f->table, &f->param, &f->grad, fake_forward, fake_backward,
-                         NULL, NULL, NULL};
-    char text[200];
-    for (int i = 0; i < 200; i++)
-        text[i] = (char)('a' + i % 2);
-    dataset ds;
     error e = {{0}};
-    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, &e), 0);
-    train_config cfg = {.iters = 10, .batch = 2, .block = 4, .eval_interval = 5,
-                        .eval_iters = 3, .adamw = ADAMW_TORCH_DEFAULTS, .decay = DECAY_ALL,
-                        .schedule = {1e-3f, 1e-3f, 0, 10}, .on_eval = fake_save, .hook_ctx = f,
-                        .stop = &fake_stop};
     ck_assert_int_eq(train_state_init(st, 1, 1, &e), 0);
     st->step = start;
     st->evaluated = evaluated;
-    train_result res;
-    FILE *saved = stdout;
-    stdout = fopen("/dev/null", "w");
-    train_status status = train_run(&lm, &ds, &cfg, st, &res, &e);
-    fclose(stdout);
-    stdout = saved;
-    dataset_free(&ds);
-    param_table_free(&f->table);
-    return status;
+    train_config cfg = {.iters = 10, .eval_interval = 5, .eval_iters = 3, .stop = &fake_stop};
+    return fake_train(f, cfg, st, &e);
 }
 
 /* Evaluations (hook calls) of fake_run from `start` to 10. */
