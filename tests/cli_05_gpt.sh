@@ -7,6 +7,18 @@
 # (under a memory cap, so a bad file cannot pass by luck).
 . "$(dirname "$0")/lib.sh"
 P="$BIN/05-gpt/gpt"
+
+# expect_same_run REF DIR WHAT: the last run (into DIR) ended with the line
+# REF's run ended with (saved in REF/final), and DIR/loss.csv has REF's
+# losses, row for row (the timing columns aside).
+expect_same_run() {
+    if tail -n1 "$TMP/out" | cmp -s - "$1/final"; then ok; else
+        not_ok "$3 ended '$(tail -n1 "$TMP/out")', not '$(cat "$1/final")'"
+    fi
+    if [ "$(cut -d, -f1-4 "$1/loss.csv")" = "$(cut -d, -f1-4 "$2/loss.csv")" ]; then ok; else
+        not_ok "$3: its loss.csv differs from $1/loss.csv"
+    fi
+}
 text="$TMP/text.txt"
 make_fixture_text "$text"
 # a small model that trains in about a second
@@ -89,22 +101,14 @@ expect_error "--preset: unknown preset 'huge'" "$P" train --preset huge
 # resume too)
 # shellcheck disable=SC2086
 expect_ok "$P" train $SMALL --dropout 0.1 --iters 40 --eval-interval 10 --out "$TMP/straight"
-tail -n1 "$TMP/out" >"$TMP/straight.final"
+tail -n1 "$TMP/out" >"$TMP/straight/final"
 # shellcheck disable=SC2086
 expect_ok "$P" train $SMALL --dropout 0.1 --iters 20 --decay-iters 40 --eval-interval 10 \
     --out "$TMP/resumed"
 expect_ok "$P" train --data "$text" --resume "$TMP/resumed/last.safetensors" --iters 40 \
     --out "$TMP/resumed"
 expect_stdout "resuming from .* at step 20$"
-if tail -n1 "$TMP/out" | cmp -s - "$TMP/straight.final"; then ok; else
-    not_ok "resumed run ended '$(tail -n1 "$TMP/out")', straight '$(cat "$TMP/straight.final")'"
-fi
-# the logs agree in every loss (timing columns aside)
-if [ "$(cut -d, -f1-4 "$TMP/straight/loss.csv")" = "$(cut -d, -f1-4 "$TMP/resumed/loss.csv")" ]; then
-    ok
-else
-    not_ok "the resumed loss.csv differs from the straight one"
-fi
+expect_same_run "$TMP/straight" "$TMP/resumed" "the resumed run"
 expect_error "--block 32 does not match the checkpoint's block_size 16" \
     "$P" train --data "$text" --resume "$TMP/resumed/last.safetensors" --block 32
 expect_error "cannot resume from .*best.safetensors" \
@@ -123,14 +127,7 @@ expect_ok "$P" train --data "$text" --resume "$TMP/none.safetensors" \
 expect_stdout "resuming from $TMP/half/last.safetensors at step 20$"
 expect_stdout "^gpt: preset cpu-small \|"
 expect_stdout "\| out $TMP/half$"
-if tail -n1 "$TMP/out" | cmp -s - "$TMP/straight.final"; then ok; else
-    not_ok "resumed without --out: '$(tail -n1 "$TMP/out")', straight '$(cat "$TMP/straight.final")'"
-fi
-if [ "$(cut -d, -f1-4 "$TMP/straight/loss.csv")" = "$(cut -d, -f1-4 "$TMP/half/loss.csv")" ]; then
-    ok
-else
-    not_ok "resumed without --out: its loss.csv differs from the straight one"
-fi
+expect_same_run "$TMP/straight" "$TMP/half" "resumed without --out"
 # a preset is an abbreviation of options too: --pre
 expect_ok "$P" train --pre full --help
 expect_stdout "--n-layer N +transformer blocks \(default 6\)$"
@@ -185,7 +182,7 @@ if [ -z "${RUNNER:-}" ]; then
     EVAL0="--iters 20 --eval-interval 10 --eval-iters 500"
     # shellcheck disable=SC2086
     expect_ok "$P" train $SMALL $EVAL0 --out "$TMP/no-stop"
-    tail -n1 "$TMP/out" >"$TMP/no-stop.final"
+    tail -n1 "$TMP/out" >"$TMP/no-stop/final"
     # shellcheck disable=SC2086
     "$P" train $SMALL $EVAL0 --out "$TMP/stop0" >"$TMP/stop0.log" 2>&1 &
     pid=$!
@@ -197,14 +194,7 @@ if [ -z "${RUNNER:-}" ]; then
         not_ok "SIGTERM during the step-0 evaluation: $(tail -n2 "$TMP/stop0.log")"
     fi
     expect_ok "$P" train --data "$text" --resume "$TMP/stop0/last.safetensors" --out "$TMP/stop0"
-    if tail -n1 "$TMP/out" | cmp -s - "$TMP/no-stop.final"; then ok; else
-        not_ok "resumed from step 0: '$(tail -n1 "$TMP/out")', never stopped: '$(cat "$TMP/no-stop.final")'"
-    fi
-    if [ "$(cut -d, -f1-4 "$TMP/no-stop/loss.csv")" = "$(cut -d, -f1-4 "$TMP/stop0/loss.csv")" ]; then
-        ok
-    else
-        not_ok "resumed from step 0: its loss.csv differs from the run never stopped"
-    fi
+    expect_same_run "$TMP/no-stop" "$TMP/stop0" "resumed from step 0"
 fi
 
 # ---- signals: Ctrl-C and SIGTERM save a resumable last.safetensors and
