@@ -8,13 +8,17 @@ expect_chapter_program "$P" "01-bigram/bigram"
 expect_error "cannot open '$TMP/none.txt': No such file" "$P" --data "$TMP/none.txt"
 expect_error "is a directory" "$P" --data "$TMP"
 
-# ---- what stops the plot, each said in its own note (training goes on)
+# ---- what stops the plot, each said in its own note (training goes on).
+# The program finds the plot script at ../common/plot/ from itself: a copy
+# in a tree that has one, and a copy alone (whatever build this is).
 SHORT="--data $TMP/text.txt --iters 5 --eval-interval 5 --eval-iters 1"
+mkdir -p "$TMP/tree/01-bigram" "$TMP/tree/common/plot" "$TMP/alone"
+cp "$P" "$TMP/tree/01-bigram/bigram" && cp common/plot/loss.gp "$TMP/tree/common/plot/"
+cp "$P" "$TMP/alone/bigram"
 # shellcheck disable=SC2086
-expect_ok "$P" $SHORT --out "$TMP/it's"
+expect_ok "$TMP/tree/01-bigram/bigram" $SHORT --out "$TMP/it's"
 expect_stdout "^note: not plotting \(the output path .*/it's has a single quote"
-mkdir -p "$TMP/elsewhere" && cp "$P" "$TMP/elsewhere/bigram"
 # shellcheck disable=SC2086
-expect_ok "$TMP/elsewhere/bigram" $SHORT --out "$TMP/elsewhere-run"
+expect_ok "$TMP/alone/bigram" $SHORT --out "$TMP/alone-run"
 expect_stdout "^note: not plotting \(no .*/common/plot/loss.gp\)$"
 finish
