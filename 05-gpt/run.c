@@ -270,11 +270,11 @@ static const unsigned TRAIN_OPTIONS = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N
 static const char TRAIN_USAGE[] =
     "usage: gpt train [--preset cpu-small|seed000|full] [options]\n\n"
     "Trains the GPT into OUT (unless --out: runs/05-gpt/PRESET, or runs/06-cuda/PRESET for\n"
-    "gpt-cuda). Every eval interval it logs\n"
-    "OUT/loss.csv, saves OUT/best.safetensors when val improves and OUT/last.safetensors\n"
-    "always (also on Ctrl-C / SIGTERM); it leaves another run's checkpoints alone unless\n"
-    "--overwrite. --resume OUT/last.safetensors continues exactly where it stopped, in\n"
-    "OUT, with the options stored in it unless given again.";
+    "gpt-cuda). Every eval interval it logs OUT/loss.csv, saves OUT/best.safetensors when\n"
+    "val improves and OUT/last.safetensors always (also on Ctrl-C / SIGTERM); it leaves\n"
+    "another run's checkpoints alone unless --overwrite. --resume OUT/last.safetensors\n"
+    "continues exactly where it stopped, in OUT, with the options stored in it unless\n"
+    "given again.";
 
 /* What a resumed run starts from. */
 typedef struct {
