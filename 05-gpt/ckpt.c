@@ -258,23 +258,14 @@ static int check_config_matches_tensors(const safetensors *f, const gpt_config *
                          f->n_tensors);
     param_table pt = {0};
     int rc = gpt_declare_params(c, &pt, e);
-    if (rc == 0 && check_tensors(f, &pt, e) != 0) {
-        char why[ERROR_MAX];
-        snprintf(why, sizeof why, "%s", e->msg);
-        rc = error_set(e, "its config (n_layer %d, n_head %d, n_embd %d, block_size %d, "
-                          "vocab_size %d) does not match its tensors: %s",
-                       c->n_layer, c->n_head, c->n_embd, c->block_size, c->vocab_size, why);
-    }
+    if (rc == 0 && check_tensors(f, &pt, e) != 0)
+        rc = error_prefix(e, "its config (n_layer %d, n_head %d, n_embd %d, block_size %d, "
+                             "vocab_size %d) does not match its tensors",
+                          c->n_layer, c->n_head, c->n_embd, c->block_size, c->vocab_size);
     param_table_free(&pt);
     return rc;
 }
 
-/* Prefixes e's message with the checkpoint's path. */
-static int fail_in(const char *path, error *e) {
-    char why[ERROR_MAX];
-    snprintf(why, sizeof why, "%s", e->msg);
-    return error_set(e, "checkpoint '%s': %s", path, why);
-}
 
 int gpt_open(safetensors *f, gpt_config *c, tokenizer *tok, const char *path, error *e) {
     memset(tok, 0, sizeof *tok);
@@ -292,7 +283,7 @@ int gpt_open(safetensors *f, gpt_config *c, tokenizer *tok, const char *path, er
         check_config_matches_tensors(f, c, e) != 0) {
         if (format && strcmp(format, FORMAT_VALUE) != 0)
             error_set(e, "unknown format '%s' (expected %s)", format, FORMAT_VALUE);
-        fail_in(path, e);
+        error_prefix(e, "checkpoint '%s'", path);
         tokenizer_free(tok);
         safetensors_free(f);
         return -1;
@@ -345,11 +336,8 @@ int gpt_load_options(const safetensors *f, options *o, error *e) {
             continue;
         if (!text)
             return error_set(e, "its metadata lacks '%s'", key);
-        if (cli_set(o, STORED_OPTIONS[i].option, text, e) != 0) {
-            char why[ERROR_MAX];
-            snprintf(why, sizeof why, "%s", e->msg);
-            return error_set(e, "metadata '%s': %s", key, why);
-        }
+        if (cli_set(o, STORED_OPTIONS[i].option, text, e) != 0)
+            return error_prefix(e, "metadata '%s'", key);
     }
     return 0;
 }

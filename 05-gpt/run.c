@@ -143,11 +143,8 @@ static int session_from_checkpoint(session *s, const gpt_backend *be, const char
     if (gpt_open(&f, &cfg, tok, path, e) != 0)
         return -1;
     int rc = session_create(s, be, &cfg, max_B, 0, e);
-    if (rc == 0 && gpt_load_weights(&f, s->host, e) != 0) {
-        char why[ERROR_MAX];
-        snprintf(why, sizeof why, "%s", e->msg);
-        rc = error_set(e, "checkpoint '%s': %s", path, why);
-    }
+    if (rc == 0 && gpt_load_weights(&f, s->host, e) != 0)
+        rc = error_prefix(e, "checkpoint '%s'", path);
     safetensors_free(&f);
     if (rc != 0) {
         session_destroy(s);
@@ -256,12 +253,6 @@ static int check_resume_shape(const options *o, const gpt_config *c, error *e) {
     return 0;
 }
 
-/* Prefixes e's message with "cannot resume from 'PATH'" and a hint. */
-static int fail_resume(const char *path, const char *hint, error *e) {
-    char why[ERROR_MAX];
-    snprintf(why, sizeof why, "%s", e->msg);
-    return error_set(e, "cannot resume from '%s'%s: %s", path, hint, why);
-}
 
 static const unsigned TRAIN_OPTIONS = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N_EMBD |
                                       OPT_N_HEAD | OPT_N_LAYER | OPT_DROPOUT | OPT_SCHEDULE |
@@ -305,7 +296,7 @@ static int resume_options(trainer *t, const char *path, const char *given_preset
         return -1;
     o->preset = NULL; /* unless the file names it */
     if (gpt_load_options(&rp->file, o, e) != 0)
-        return fail_resume(path, " (not a last.safetensors?)", e);
+        return error_prefix(e, "cannot resume from '%s' (not a last.safetensors?)", path);
     if (o->preset && !find_preset(o->preset))
         return error_set(e, "cannot resume from '%s': its preset '%s' is unknown (cpu-small, "
                             "seed000 or full)",
@@ -368,7 +359,7 @@ static int train_options(trainer *t, int argc, char **argv, const gpt_backend *b
 static int resume_state(trainer *t, error *e) {
     if (gpt_load_weights(&t->rp.file, t->s.host, e) != 0 ||
         gpt_load_state(&t->rp.file, t->s.host, &t->st, e) != 0)
-        return fail_resume(t->o.resume, "", e);
+        return error_prefix(e, "cannot resume from '%s'", t->o.resume);
     if (t->o.iters <= t->st.step)
         return error_set(e, "--iters %ld: '%s' is already at step %ld (give a larger --iters to "
                             "train on)",
@@ -514,11 +505,8 @@ static int encode_prompt(const tokenizer *tok, const char *prompt, int **ids, si
     *ids = malloc(len * sizeof **ids);
     if (!*ids)
         return error_set(e, "out of memory for the prompt");
-    if (tokenizer_encode(tok, prompt, len, *ids, n, e) != 0) {
-        char why[ERROR_MAX];
-        snprintf(why, sizeof why, "%s", e->msg);
-        return error_set(e, "--prompt: %s", why);
-    }
+    if (tokenizer_encode(tok, prompt, len, *ids, n, e) != 0)
+        return error_prefix(e, "--prompt");
     return 0;
 }
 

@@ -724,11 +724,8 @@ int safetensors_load(safetensors *st, const char *path, error *e) {
         free(bytes);
         return error_set(e, "error reading checkpoint '%s'", path);
     }
-    if (safetensors_parse(st, bytes, len, e) != 0) {
-        char why[ERROR_MAX];
-        snprintf(why, sizeof why, "%s", e->msg);
-        return error_set(e, "checkpoint '%s': %s", path, why);
-    }
+    if (safetensors_parse(st, bytes, len, e) != 0)
+        return error_prefix(e, "checkpoint '%s'", path);
     return 0;
 }
 

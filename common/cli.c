@@ -202,11 +202,7 @@ static int set_option(const option_spec *s, const char *text, options *o, error 
         *(bool *)field_ptr(o, s) = true;
         return 0;
     }
-    if (set_value(s, text, o, e) == 0)
-        return 0;
-    char why[ERROR_MAX];
-    snprintf(why, sizeof why, "%s", e->msg);
-    return error_set(e, "--%s: %s", s->name, why);
+    return set_value(s, text, o, e) == 0 ? 0 : error_prefix(e, "--%s", s->name);
 }
 
 /* The name of a long option as typed, without any "=value": "--bogus". */

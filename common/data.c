@@ -121,12 +121,7 @@ int dataset_load(dataset *ds, const char *path, error *e) {
         return -1;
     int rc = dataset_from_text(ds, text, len, e);
     free(text);
-    if (rc != 0) {
-        char why[ERROR_MAX];
-        snprintf(why, sizeof why, "%s", e->msg);
-        return error_set(e, "%s: %s", path, why);
-    }
-    return 0;
+    return rc != 0 ? error_prefix(e, "%s", path) : 0;
 }
 
 void dataset_free(dataset *ds) {

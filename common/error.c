@@ -22,6 +22,18 @@ int error_set(error *e, const char *fmt, ...) {
     return -1;
 }
 
+int error_prefix(error *e, const char *fmt, ...) {
+    if (!e)
+        return -1;
+    char why[ERROR_MAX], context[ERROR_MAX];
+    snprintf(why, sizeof why, "%s", e->msg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    return error_set(e, "%s: %s", context, why);
+}
+
 void error_print(const char *program, const error *e) {
     fprintf(stderr, "%s: error: %s\n", program, e->msg[0] ? e->msg : "unknown error");
 }

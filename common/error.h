@@ -22,6 +22,11 @@ typedef struct {
  * characters in the result (from a quoted name or path) become '?'. */
 int error_set(error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Puts where a failure happened before the message e already holds,
+ * "CONTEXT: MESSAGE" (the caller knows the file or option, the callee
+ * what went wrong). Returns -1, like error_set. */
+int error_prefix(error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Prints "PROGRAM: error: MESSAGE" on stderr: the one line a user sees. */
 void error_print(const char *program, const error *e);
 

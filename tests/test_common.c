@@ -227,6 +227,10 @@ START_TEST(test_error_stays_one_line) {
     error e;
     ck_assert_int_eq(error_set(&e, "cannot open '%s'", "a\nb\x1b[31mc\x7f"), -1);
     ck_assert_str_eq(e.msg, "cannot open 'a?b?[31mc?'");
+    /* context put before it, by the caller that knows where */
+    ck_assert_int_eq(error_prefix(&e, "checkpoint '%s'", "x\ty"), -1);
+    ck_assert_str_eq(e.msg, "checkpoint 'x?y': cannot open 'a?b?[31mc?'");
+    ck_assert_int_eq(error_prefix(NULL, "nothing"), -1);
 }
 END_TEST
 
