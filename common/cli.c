@@ -318,29 +318,34 @@ cli_result cli_parse(int argc, char **argv, options *opts, unsigned mask, const 
     return CLI_OK;
 }
 
+/* Reads argv as cli_parse does without acting on it: whether an option
+ * whose val is a or b is there, and in *arg (unless NULL) the value of the
+ * last one. What getopt rejects is skipped: cli_parse reports it. */
+static bool scan_argv(int argc, char **argv, unsigned mask, int a, int b, const char **arg) {
+    struct option table[N_SPECS + 2];
+    build_table(mask, table);
+    bool start = true, found = false;
+    for (int c; (c = next_option(argc, argv, table, &start)) != -1;)
+        if (c == a || c == b) {
+            found = true;
+            if (arg)
+                *arg = optarg;
+        }
+    return found;
+}
+
 const char *cli_peek(int argc, char **argv, unsigned mask, const char *name) {
     const option_spec *want = find_spec(name);
     if (!want || !(want->group & mask))
         return NULL;
-    struct option table[N_SPECS + 2];
-    build_table(mask, table);
     int val = LONG_VAL_BASE + (int)(want - SPECS);
     const char *value = NULL;
-    bool start = true;
-    /* what getopt rejects is skipped: cli_parse reports it */
-    for (int c; (c = next_option(argc, argv, table, &start)) != -1;)
-        if (c == val)
-            value = optarg;
+    scan_argv(argc, argv, mask, val, val, &value);
     return value;
 }
 
 bool cli_wants_help(int argc, char **argv, unsigned mask) {
-    struct option table[N_SPECS + 2];
-    build_table(mask, table);
-    bool start = true, help = false;
-    for (int c; (c = next_option(argc, argv, table, &start)) != -1;)
-        help = help || c == 'h' || c == LONG_VAL_BASE + HELP_INDEX;
-    return help;
+    return scan_argv(argc, argv, mask, 'h', LONG_VAL_BASE + HELP_INDEX, NULL);
 }
 
 int cli_set(options *o, const char *name, const char *text, error *e) {
