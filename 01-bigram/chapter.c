@@ -85,17 +85,22 @@ void print_final(const train_result *res) {
            res->val_loss);
 }
 
+int sample_text(language_model *lm, const tokenizer *tok, const int *ids, size_t n_ids, long n,
+                const options *o, error *e) {
+    rng r;
+    rng_seed_stream(&r, (uint64_t)o->seed, STREAM_SAMPLE);
+    sampler_config sc = {(float)o->temperature, o->top_k};
+    return generate(lm, tok, ids, n_ids, n, &sc, &r, stdout, e);
+}
+
 /* Generates o->sample characters after a newline prompt (token of '\n' if
  * the vocabulary has one, else token 0), then ends the line. */
 int print_sample(language_model *lm, const tokenizer *tok, const options *o, error *e) {
-    rng r;
-    rng_seed_stream(&r, (uint64_t)o->seed, STREAM_SAMPLE);
     int start = tokenizer_id(tok, '\n');
     if (start < 0)
         start = 0;
-    sampler_config sc = {(float)o->temperature, o->top_k};
     printf("--- sample (%ld characters) ---\n", o->sample);
-    if (generate(lm, tok, &start, 1, o->sample, &sc, &r, stdout, e) != 0)
+    if (sample_text(lm, tok, &start, 1, o->sample, o, e) != 0)
         return -1;
     printf("\n---\n");
     return 0;

@@ -43,6 +43,12 @@ int load_data(dataset *ds, const char *path, const char *program, error *e);
  * installed; prints a note and returns otherwise. */
 void plot_loss(const char *out_dir);
 
+/* Streams n characters generated after the prompt ids to stdout, drawn
+ * from the sampling stream of --seed, with --temperature and --top-k
+ * (generate turns dropout off while it runs). */
+int sample_text(language_model *lm, const tokenizer *tok, const int *ids, size_t n_ids, long n,
+                const options *o, error *e);
+
 /* --sample: o->sample characters generated after a newline (the first
  * character of the vocabulary if it has none), from the sampling stream of
  * --seed with --temperature and --top-k, between two framing lines. */

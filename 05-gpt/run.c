@@ -123,18 +123,6 @@ static int session_save(session *s, const char *path, const tokenizer *tok, trai
     return gpt_save(path, s->host, tok, st, o, e);
 }
 
-/* Streams n characters generated after the prompt ids (generate turns
- * dropout off while it runs), drawn from the sampling stream of --seed,
- * with --temperature and --top-k. */
-static int stream_text(session *s, const tokenizer *tok, const int *ids, size_t n_ids, long n,
-                       const options *o, error *e) {
-    rng r;
-    rng_seed_stream(&r, (uint64_t)o->seed, STREAM_SAMPLE);
-    sampler_config sc = {(float)o->temperature, o->top_k};
-    language_model lm = s->backend->language_model(s->model);
-    return generate(&lm, tok, ids, n_ids, n, &sc, &r, stdout, e);
-}
-
 /* Opens a checkpoint and builds a model from it for B <= max_B, dropout off. */
 static int session_from_checkpoint(session *s, const gpt_backend *be, const char *path,
                                    int max_B, tokenizer *tok, error *e) {
@@ -532,8 +520,10 @@ static int cmd_sample(int argc, char **argv, const gpt_backend *be) {
     int *ids = NULL, rc = EXIT_FAILURE;
     size_t n_ids;
     if (session_from_checkpoint(&s, be, o.ckpt, 1, &tok, &e) != 0 ||
-        encode_prompt(&tok, o.prompt, &ids, &n_ids, &e) != 0 ||
-        stream_text(&s, &tok, ids, n_ids, o.tokens, &o, &e) != 0)
+        encode_prompt(&tok, o.prompt, &ids, &n_ids, &e) != 0)
+        goto fail;
+    language_model lm = be->language_model(s.model);
+    if (sample_text(&lm, &tok, ids, n_ids, o.tokens, &o, &e) != 0)
         goto fail;
     if (o.tokens > 0)
         printf("\n");
