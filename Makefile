@@ -128,14 +128,17 @@ define link_suite
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(CHECK_LIBS) $(EXTRA_LIBS) $(LDLIBS) -o $@
 endef
 
-# The build's settings, in a file rewritten only when they change. Every
-# object depends on it, so `make BLAS=0` or `make CC=clang` after a plain
-# `make` recompiles what they change instead of linking stale objects.
-BUILD_SETTINGS = $(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) $(BLAS_LIBS) \
-                 $(NVCC) $(NVCCFLAGS)
+# The build's settings, in files rewritten only when they change. Every
+# object depends on its compiler's file, so `make BLAS=0` or `make CC=clang`
+# after a plain `make` recompiles what they change instead of linking stale
+# objects (and a new NVCC recompiles only the .cu files).
+C_SETTINGS    = $(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) $(BLAS_LIBS)
+CUDA_SETTINGS = $(NVCC) $(NVCCFLAGS)
+write_if_changed = @mkdir -p $(dir $@); echo '$(1)' | cmp -s - $@ || echo '$(1)' > $@
 $(BUILD)/settings: FORCE
-	@mkdir -p $(dir $@)
-	@echo '$(BUILD_SETTINGS)' | cmp -s - $@ || echo '$(BUILD_SETTINGS)' > $@
+	$(call write_if_changed,$(C_SETTINGS))
+$(BUILD)/settings-cuda: FORCE
+	$(call write_if_changed,$(CUDA_SETTINGS))
 .PHONY: FORCE
 
 $(BUILD)/%.o: %.c $(BUILD)/settings
@@ -190,7 +193,7 @@ NVCCFLAGS ?= -O2 -g $(CUDA_ARCH) -Xcompiler -Wall,-Wextra
 CUDA_LIBS  = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart_static \
              -ldl -lrt -lpthread -lstdc++
 
-$(BUILD)/%.cu.o: %.cu $(wildcard 06-cuda/*.h 06-cuda/*.cuh) $(BUILD)/settings
+$(BUILD)/%.cu.o: %.cu $(wildcard 06-cuda/*.h 06-cuda/*.cuh) $(BUILD)/settings-cuda
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
