@@ -20,7 +20,8 @@
 #include "gpt.h"
 
 typedef struct {
-    const char *name; /* "cpu", "cuda" */
+    const char *name;    /* "cpu", "cuda" */
+    const char *program; /* "gpt", "gpt-cuda": the name its error lines start with */
     /* Where its runs go unless --out says otherwise: RUNS/PRESET, under
      * runs/ in the chapter's name ("runs/05-gpt", "runs/06-cuda"). */
     const char *runs;

@@ -34,6 +34,7 @@ static const char *cpu_describe(void) {
 
 static const gpt_backend CPU_BACKEND = {
     .name = "cpu",
+    .program = "gpt",
     .runs = "runs/05-gpt",
     .extra_options = 0,
     .configure = NULL,

@@ -361,7 +361,7 @@ static int resume_state(trainer *t, error *e) {
 static int train_setup(trainer *t, const gpt_backend *be, error *e) {
     const options *o = &t->o;
     set_threads(o->threads);
-    if (load_data(&t->ds, o->data, "gpt", e) != 0 || dataset_check(&t->ds, o->block, e) != 0 ||
+    if (load_data(&t->ds, o->data, be->program, e) != 0 || dataset_check(&t->ds, o->block, e) != 0 ||
         (o->resume && same_vocab(&t->ds.tok, &t->rp.tok, e) != 0))
         return -1;
     t->cfg = (gpt_config){o->n_layer, o->n_head, o->n_embd, o->block, t->ds.tok.vocab_size,
@@ -457,7 +457,7 @@ static int cmd_train(int argc, char **argv, const gpt_backend *be) {
         rc = train_and_report(&t, be, &e);
     if (rc == EXIT_FAILURE) {
         fflush(stdout);
-        error_print("gpt", &e);
+        error_print(be->program, &e);
     }
     trainer_free(&t);
     return rc;
@@ -473,7 +473,7 @@ static cli_result parse_command(int argc, char **argv, options *o, unsigned mask
     if (r == CLI_OK && be->configure && be->configure(o, e) != 0)
         r = CLI_ERROR;
     if (r == CLI_ERROR)
-        error_print("gpt", e);
+        error_print(be->program, e);
     return r;
 }
 
@@ -531,7 +531,7 @@ static int cmd_sample(int argc, char **argv, const gpt_backend *be) {
     goto done;
 fail:
     fflush(stdout);
-    error_print("gpt", &e);
+    error_print(be->program, &e);
 done:
     free(ids);
     tokenizer_free(&tok);
@@ -589,7 +589,7 @@ static int cmd_eval(int argc, char **argv, const gpt_backend *be) {
     session s = {0};
     int *x = NULL, *y = NULL, rc = EXIT_FAILURE;
     if (session_from_checkpoint(&s, be, o.ckpt, EVAL_BATCH, &tok, &e) != 0 ||
-        load_data(&ds, o.data, "gpt", &e) != 0 || same_vocab(&ds.tok, &tok, &e) != 0 ||
+        load_data(&ds, o.data, be->program, &e) != 0 || same_vocab(&ds.tok, &tok, &e) != 0 ||
         dataset_check(&ds, 1, &e) != 0)
         goto fail;
     int T = gpt_get_config(s.host)->block_size;
@@ -612,7 +612,7 @@ static int cmd_eval(int argc, char **argv, const gpt_backend *be) {
     goto done;
 fail:
     fflush(stdout);
-    error_print("gpt", &e);
+    error_print(be->program, &e);
 done:
     free(x);
     free(y);
@@ -632,7 +632,8 @@ static const char USAGE[] =
 
 int gpt_main(int argc, char **argv, const gpt_backend *backend) {
     if (argc < 2) {
-        fprintf(stderr, "gpt: error: no command given (train, sample or eval; see --help)\n");
+        fprintf(stderr, "%s: error: no command given (train, sample or eval; see --help)\n",
+                backend->program);
         return EXIT_FAILURE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -646,6 +647,7 @@ int gpt_main(int argc, char **argv, const gpt_backend *backend) {
         return cmd_sample(argc - 1, argv + 1, backend);
     if (strcmp(cmd, "eval") == 0)
         return cmd_eval(argc - 1, argv + 1, backend);
-    fprintf(stderr, "gpt: error: unknown command '%s' (expected train, sample or eval)\n", cmd);
+    fprintf(stderr, "%s: error: unknown command '%s' (expected train, sample or eval)\n",
+            backend->program, cmd);
     return EXIT_FAILURE;
 }

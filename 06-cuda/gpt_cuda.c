@@ -518,6 +518,7 @@ static const char *describe(void) {
 
 const gpt_backend CUDA_BACKEND = {
     .name = "cuda",
+    .program = "gpt-cuda",
     .runs = "runs/06-cuda",
     .extra_options = OPT_PRECISION,
     .configure = configure,
