@@ -313,8 +313,8 @@ test-reliability: deps
 
 # AddressSanitizer (out-of-bounds, use-after-free, double free; its leak
 # checker is on, so every leak fails too) and UBSan (signed overflow, bad
-# shifts, misaligned or null access). Check's 4 s timeouts are stretched
-# for the slowdown.
+# shifts, misaligned or null access). Check's per-test timeout (60 s, set by
+# tests/run-suites.sh) is stretched ten times for the slowdown.
 ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CK_TIMEOUT_MULTIPLIER=10
 test-asan:

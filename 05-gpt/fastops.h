@@ -14,8 +14,9 @@
  *    (rows of dw), so no two tasks add into the same element. The split
  *    does not depend on the thread count, so on one machine neither do the
  *    results.
- *  - attention runs one (batch row, head) pair per task, each pair's four
- *    small products as sgemm calls on strided views of the qkv tensor.
+ *  - attention runs one (batch row, head) pair per task, each pair's small
+ *    products (two forward, four backward) as sgemm calls on strided views
+ *    of the qkv tensor.
  *
  * Built with BLAS=0 these fall back to the reference loops.
  */

@@ -246,14 +246,21 @@ static const unsigned TRAIN_OPTIONS = OPT_DATA | OPT_TRAINING | OPT_SEED | OPT_N
                                       OPT_N_HEAD | OPT_N_LAYER | OPT_DROPOUT | OPT_SCHEDULE |
                                       OPT_THREADS;
 
+/* The commands' usage texts name the program and its runs folder (gpt and
+ * runs/05-gpt, or gpt-cuda and runs/06-cuda): usage_text fills them in. */
 static const char TRAIN_USAGE[] =
-    "usage: gpt train [--preset cpu-small|seed000|full] [options]\n\n"
-    "Trains the GPT into OUT (unless --out: runs/05-gpt/PRESET, or runs/06-cuda/PRESET for\n"
-    "gpt-cuda). Every eval interval it logs OUT/loss.csv, saves OUT/best.safetensors when\n"
-    "val improves and OUT/last.safetensors always (also on Ctrl-C / SIGTERM); it leaves\n"
-    "another run's checkpoints alone unless --overwrite. --resume OUT/last.safetensors\n"
-    "continues exactly where it stopped, in OUT, with the options stored in it unless\n"
-    "given again.";
+    "usage: %s train [--preset cpu-small|seed000|full] [options]\n\n"
+    "Trains the GPT into OUT (unless --out: %s/PRESET). Every eval interval it logs\n"
+    "OUT/loss.csv, saves OUT/best.safetensors when val improves and OUT/last.safetensors\n"
+    "always (also on Ctrl-C / SIGTERM); it leaves another run's checkpoints alone unless\n"
+    "--overwrite. --resume OUT/last.safetensors continues exactly where it stopped, in\n"
+    "OUT, with the options stored in it unless given again.";
+
+static const char *usage_text(const char *format, const gpt_backend *be) {
+    static char text[1024];
+    snprintf(text, sizeof text, format, be->program, be->runs);
+    return text;
+}
 
 /* What a resumed run starts from. */
 typedef struct {
@@ -329,7 +336,7 @@ static int train_options(trainer *t, int argc, char **argv, const gpt_backend *b
     const char *resume = help ? NULL : cli_peek(argc, argv, mask, "resume");
     if (resume && resume_options(t, resume, name, e) != 0)
         return -1;
-    cli_result r = cli_parse(argc, argv, o, mask, TRAIN_USAGE, e);
+    cli_result r = cli_parse(argc, argv, o, mask, usage_text(TRAIN_USAGE, be), e);
     if (r != CLI_OK)
         return r == CLI_HELP ? 1 : -1;
     if (be->configure && be->configure(o, e) != 0)
@@ -469,7 +476,7 @@ static int cmd_train(int argc, char **argv, const gpt_backend *be) {
  * applies the backend's options; prints the error itself. */
 static cli_result parse_command(int argc, char **argv, options *o, unsigned mask,
                                 const char *usage, const gpt_backend *be, error *e) {
-    cli_result r = cli_parse(argc, argv, o, mask | be->extra_options, usage, e);
+    cli_result r = cli_parse(argc, argv, o, mask | be->extra_options, usage_text(usage, be), e);
     if (r == CLI_OK && be->configure && be->configure(o, e) != 0)
         r = CLI_ERROR;
     if (r == CLI_ERROR)
@@ -478,8 +485,8 @@ static cli_result parse_command(int argc, char **argv, options *o, unsigned mask
 }
 
 static const char SAMPLE_USAGE[] =
-    "usage: gpt sample --ckpt FILE [--prompt TEXT] [--tokens N] [--temperature T]\n"
-    "                  [--top-k K] [--seed N]\n\n"
+    "usage: %s sample --ckpt FILE [--prompt TEXT] [--tokens N] [--temperature T]\n"
+    "         [--top-k K] [--seed N]\n\n"
     "Generates text from a checkpoint alone (its vocabulary and config are inside it),\n"
     "streaming one character at a time. A prompt longer than the block keeps its last\n"
     "block_size characters.";
@@ -572,7 +579,7 @@ static double split_loss(language_model *lm, const int *tokens, size_t n, int T,
 }
 
 static const char EVAL_USAGE[] =
-    "usage: gpt eval --ckpt FILE [--data PATH]\n\n"
+    "usage: %s eval --ckpt FILE [--data PATH]\n\n"
     "The loss over the whole train and val splits, in consecutive blocks: deterministic,\n"
     "unlike the random-batch estimates printed during training.";
 

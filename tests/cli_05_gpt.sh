@@ -36,6 +36,9 @@ expect_error "^gpt: error: unknown command 'fly'" "$P" fly
 # chapter 06's program runs the same code: its errors carry its own name
 if [ -x "$BIN/06-cuda/gpt-cuda" ]; then
     expect_error "^gpt-cuda: error: unknown command 'fly'" "$BIN/06-cuda/gpt-cuda" fly
+    expect_ok "$BIN/06-cuda/gpt-cuda" train --help
+    expect_stdout "^usage: gpt-cuda train"
+    expect_stdout "unless --out: runs/06-cuda/PRESET"
     expect_error "^gpt-cuda: error: --lr: inf is out of range" "$BIN/06-cuda/gpt-cuda" train --lr inf
 fi
 # --help wins over what the other options would open or reject

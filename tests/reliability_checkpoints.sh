@@ -17,8 +17,9 @@
 # signal stays ignored across exec) a write past the cap fails with EFBIG,
 # "File too large", exactly where a full disk fails with ENOSPC. The error
 # must be reported and the previous checkpoints must survive, whole. (The
-# library's own fault hook, safetensors_inject_write_fault, is tested with
-# ENOSPC in test_common.c; signals and kill -9 are in cli_05_gpt.sh.)
+# checkpoint writer meets the same failure in-process in test_common.c's
+# test_checkpoint_write_fault_keeps_old_file, through setrlimit; signals and
+# kill -9 are in cli_05_gpt.sh.)
 . "$(dirname "$0")/lib.sh"
 P="$BIN/05-gpt/gpt"
 DIR=$(dirname "$0")/data/checkpoints

@@ -343,9 +343,11 @@ START_TEST(test_fast_model_equals_reference) {
 }
 END_TEST
 
-/* cpu-small's batch, which a slow runner (TEST_SCALE=small) shrinks, but
- * to no fewer rows than make every loop that splits across threads do so
- * (the smallest of them, the MLP's GELU, needs 2 x 64 x 512 elements). */
+/* cpu-small's batch, where every loop of a step splits across threads. A
+ * slow runner (TEST_SCALE=small) shrinks it, but to no fewer than 2 rows:
+ * there the loops with the most work per row still split (GELU: 2 x 64 x
+ * 512 elements, c_attn, c_fc, mlp.c_proj), while layernorm, the residual
+ * adds and attention, which split from 8, 8 and 4 rows, run on one. */
 #define CPU_SMALL_BATCH 12
 #define MIN_PARALLEL_BATCH 2
 

@@ -1,6 +1,6 @@
 # compare.gp - validation loss of several runs on one figure (bigram vs GPT, ...).
 #
-#   gnuplot -e "files='runs/01-bigram/loss.csv runs/05-gpt/loss.csv'; titles='bigram gpt'; \
+#   gnuplot -e "files='runs/01-bigram/loss.csv runs/05-gpt/cpu-small/loss.csv'; titles='bigram gpt'; \
 #               out='runs/compare.png'" common/plot/compare.gp
 #   add term='dumb' for an ASCII plot on the console; logx=1 for a log step axis.
 #
