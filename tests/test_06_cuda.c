@@ -6,7 +6,9 @@
  *
  * Tolerances: fp32 mode is compared tightly (rounding order differs:
  * ~1e-6 relative); tf32 rounds matmul inputs to 10 mantissa bits (~1e-3
- * relative, we allow 1e-2), bf16 to 7 bits (we allow 5e-2).
+ * relative, we allow 1e-2), bf16 to 7 bits (we allow 5e-2). Where the CPU
+ * reference reads the same bf16-rounded inputs as the kernel (operand_input),
+ * only the output's rounding differs (2^-9 relative): we allow 1e-2.
  *
  * Without a GPU the suite prints "SKIP: no CUDA device ..." and exits 77;
  * run-suites.sh then counts it as skipped, unless REQUIRE_GPU=1.
@@ -38,6 +40,7 @@
 #define FP32_TOL 1e-5f
 #define TF32_TOL 1e-2f
 #define BF16_TOL 5e-2f
+#define BF16_ROUNDED_TOL 1e-2f
 
 static rng R;
 
@@ -100,6 +103,16 @@ static operand *operand_of(const pair *p) {
     return o;
 }
 
+/* For an input: its operand copy, and the pair itself rounded to what that
+ * copy holds (bf16 in bf16 mode; unchanged in fp32), so that a CPU
+ * reference computed from the pair afterwards reads the GPU's inputs. */
+static operand *operand_input(pair *p) {
+    operand *o = operand_of(p);
+    floats_from_operand(p->dev, o, p->n);
+    dev_download(p->host, p->dev, p->n);
+    return o;
+}
+
 /* Relative difference between n operands on the device and a host
  * reference. */
 static float operand_vs(const operand *o, size_t n, const float *reference) {
@@ -112,6 +125,13 @@ static float operand_vs(const operand *o, size_t n, const float *reference) {
 
 static float tolerance(precision p) {
     return p == PRECISION_FP32 ? FP32_TOL : p == PRECISION_TF32 ? TF32_TOL : BF16_TOL;
+}
+
+/* The same, for kernels whose reference reads their rounded inputs (or
+ * whose inputs are float) and that round only what they write: no matmul,
+ * so tf32 does not apply. */
+static float rounded_tolerance(precision p) {
+    return p == PRECISION_BF16 ? BF16_ROUNDED_TOL : FP32_TOL;
 }
 
 /* ------------------------------------------------------------ matmul */
@@ -171,14 +191,14 @@ START_TEST(test_layernorm_matches_cpu) {
     float *ref_dinp = malloc(N * C * sizeof(float)), *ref_dw = malloc(C * sizeof(float));
     memcpy(ref_dinp, dinp.host, N * C * sizeof(float));
     memcpy(ref_dw, dw.host, C * sizeof(float));
+    operand *out_op = operand_of(&out), *dout_op = operand_input(&dout); /* out: poisoned */
     layernorm_forward(out.host, mean.host, rstd.host, inp.host, w.host, NULL, N, C);
     layernorm_backward(ref_dinp, ref_dw, NULL, dout.host, inp.host, w.host, mean.host, rstd.host,
                        N, C);
-    operand *out_op = operand_of(&out), *dout_op = operand_of(&dout);
     layernorm_forward_cuda(out_op, mean.dev, rstd.dev, inp.dev, w.dev, NULL, N, C);
     layernorm_backward_cuda(dinp.dev, NULL, dinp.dev, dw.dev, NULL, dout_op, inp.dev, w.dev,
                             mean.dev, rstd.dev, N, C, 0.0f, 0); /* dinp += */
-    float tol = tolerance(prec);
+    float tol = rounded_tolerance(prec);
     ck_assert_float_lt(operand_vs(out_op, N * C, out.host), tol);
     ck_assert_float_lt(device_vs(&mean, mean.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&rstd, rstd.host), FP32_TOL);
@@ -394,13 +414,13 @@ START_TEST(test_gelu_matches_cpu) {
     pair inp = random_pair(N, 3.0f), dout = random_pair(N, 1.0f);
     pair out = poisoned_pair(N), dinp = poisoned_pair(N);
     float *ref_dinp = calloc(N, sizeof(float));
+    operand *inp_op = operand_input(&inp), *dout_op = operand_input(&dout);
+    operand *out_op = operand_of(&out), *dinp_op = operand_of(&dinp); /* poisoned */
     gelu_forward(out.host, inp.host, N);
     gelu_backward(ref_dinp, inp.host, dout.host, N);
-    operand *inp_op = operand_of(&inp), *dout_op = operand_of(&dout);
-    operand *out_op = operand_of(&out), *dinp_op = operand_of(&dinp); /* poisoned */
     gelu_forward_cuda(out_op, inp_op, N);
     gelu_backward_cuda(dinp_op, inp_op, dout_op, N);
-    float tol = tolerance(prec);
+    float tol = rounded_tolerance(prec);
     ck_assert_float_lt(operand_vs(out_op, N, out.host), tol);
     ck_assert_float_lt(operand_vs(dinp_op, N, ref_dinp), tol);
     operand *ops[] = {inp_op, dout_op, out_op, dinp_op};
@@ -497,6 +517,46 @@ START_TEST(test_embedding_matches_cpu) {
 }
 END_TEST
 
+/* With dropout: about 1 - p of the embeddings' sum kept, scaled by
+ * 1 / (1 - p), the rest exactly 0; the backward pass drops the same
+ * elements of dout before the sums into dwte and dwpe. */
+START_TEST(test_embedding_dropout) {
+    enum { B = 8, T = 64, C = 64, V = 9, n = B * T * C };
+    const float p = 0.25f;
+    int idx[B * T];
+    random_tokens(idx, B * T, V, &R);
+    int *d_idx = device_ints(idx, B * T);
+    pair wte = random_pair(V * C, 1.0f), wpe = random_pair(T * C, 1.0f);
+    pair dout = random_pair(n, 1.0f), out = poisoned_pair(n);
+    pair dwte = zero_pair(V * C), dwpe = zero_pair(T * C);
+    float *sum = calloc(n, sizeof(float)), *dropped_dout = malloc(n * sizeof(float));
+    token_embedding_forward(sum, idx, wte.host, B * T, C);
+    position_embedding_forward(sum, wpe.host, B, T, C);
+    float *onehot = dev_alloc((size_t)B * T * V);
+    embedding_forward_cuda(out.dev, d_idx, wte.dev, wpe.dev, B, T, C, p, 7);
+    embedding_backward_cuda(dwte.dev, dwpe.dev, onehot, dout.dev, d_idx, B, T, C, V, p, 7);
+    dev_download(out.host, out.dev, n);
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        bool keep = out.host[i] != 0.0f; /* a kept sum is never exactly 0 here */
+        kept += keep;
+        ck_assert_float_eq_tol(out.host[i], keep ? sum[i] / (1.0f - p) : 0.0f, 1e-5f);
+        dropped_dout[i] = keep ? dout.host[i] / (1.0f - p) : 0.0f;
+    }
+    ck_assert_double_eq_tol((double)kept / n, 1.0 - p, 0.01);
+    token_embedding_backward(dwte.host, dropped_dout, idx, B * T, C);
+    position_embedding_backward(dwpe.host, dropped_dout, B, T, C);
+    ck_assert_float_lt(device_vs(&dwte, dwte.host), FP32_TOL);
+    ck_assert_float_lt(device_vs(&dwpe, dwpe.host), FP32_TOL);
+    dev_free(onehot);
+    dev_free(d_idx);
+    free(sum);
+    free(dropped_dout);
+    pair all[] = {wte, wpe, dout, out, dwte, dwpe};
+    free_pairs(all, sizeof all / sizeof all[0]);
+}
+END_TEST
+
 /* loop index _i: 0 fp32, 1 bf16 (dlogits is an operand) */
 START_TEST(test_crossentropy_matches_cpu) {
     precision prec = _i ? PRECISION_BF16 : PRECISION_FP32;
@@ -517,7 +577,7 @@ START_TEST(test_crossentropy_matches_cpu) {
     ck_assert_float_eq_tol(mean_cuda(losses.dev, N, scalar), mean, 1e-5f);
     ck_assert_float_lt(device_vs(&probs, probs.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&losses, losses.host), FP32_TOL);
-    ck_assert_float_lt(operand_vs(dlogits_op, N * V, ref_dlogits), tolerance(prec));
+    ck_assert_float_lt(operand_vs(dlogits_op, N * V, ref_dlogits), rounded_tolerance(prec));
     dev_free(dlogits_op);
     dev_free(scalar);
     dev_free(d_targets);
@@ -802,6 +862,7 @@ static Suite *cuda_suite(void) {
     tcase_add_loop_test(tc, test_gelu_matches_cpu, 0, 2);
     tcase_add_test(tc, test_residual_layernorm);
     tcase_add_test(tc, test_embedding_matches_cpu);
+    tcase_add_test(tc, test_embedding_dropout);
     tcase_add_loop_test(tc, test_crossentropy_matches_cpu, 0, 2);
     tcase_add_test(tc, test_adamw_and_clipping_match_cpu);
     suite_add_tcase(s, tc);
