@@ -72,9 +72,10 @@ static const struct {
     {"train.eval_iters", "eval-iters", false},
     {"train.seed", "seed", false},
     {"train.preset", "preset", true},
+    {"train.data", "data", true}, /* absent: the default text */
 };
 #define N_STORED_OPTIONS (sizeof STORED_OPTIONS / sizeof STORED_OPTIONS[0])
-#define OPTION_TEXT_MAX 64
+#define OPTION_TEXT_MAX PATH_MAX /* the data's path */
 
 /* Room for the config, the vocabulary, the step, the training state and
  * the stored options. */

@@ -9,6 +9,7 @@
  * weights with the best val loss) and OUT/last.safetensors (everything
  * needed to resume: at every evaluation, and on Ctrl-C or SIGTERM).
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -273,6 +274,7 @@ typedef struct {
 typedef struct {
     options o;
     char out_dir[PATH_MAX];
+    char data_path[PATH_MAX]; /* --data made absolute */
     resume_point rp;  /* when resuming */
     dataset ds;
     gpt_config cfg;
@@ -368,6 +370,10 @@ static int resume_state(trainer *t, error *e) {
 static int train_setup(trainer *t, const gpt_backend *be, error *e) {
     const options *o = &t->o;
     set_threads(o->threads);
+    /* last.safetensors stores --data for --resume: absolute, so that a
+     * resumed run reads the same text from whatever folder it starts in */
+    if (o->data && realpath(o->data, t->data_path))
+        t->o.data = t->data_path;
     if (load_data(&t->ds, o->data, be->program, e) != 0 || dataset_check(&t->ds, o->block, e) != 0 ||
         (o->resume && same_vocab(&t->ds.tok, &t->rp.tok, e) != 0))
         return -1;

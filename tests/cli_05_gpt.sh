@@ -123,15 +123,19 @@ expect_error "cannot resume from .*best.safetensors" \
     "$P" train --data "$text" --resume "$TMP/resumed/best.safetensors"
 
 # ---- what a resumed run takes from its checkpoint. Another 20-step run
-# resumed by an abbreviated, repeated option (the last one counts, as in
-# every option), without --out: it continues in its own folder, with its
-# preset, and still matches the straight run bit for bit
+# (its --data a relative path) resumed by an abbreviated, repeated option
+# (the last one counts, as in every option), from another folder, without
+# --out or --data: it continues in its own folder, on its own text, with
+# its preset, and still matches the straight run bit for bit
 # shellcheck disable=SC2086
-expect_ok "$P" train $SMALL --dropout 0.1 --iters 20 --decay-iters 40 --eval-interval 10 \
-    --out "$TMP/half"
+expect_ok "$P" train $SMALL --data "$(realpath --relative-to=. "$text")" --dropout 0.1 \
+    --iters 20 --decay-iters 40 --eval-interval 10 --out "$TMP/half"
 cp -r "$TMP/half" "$TMP/half-copy"
-expect_ok "$P" train --data "$text" --resume "$TMP/none.safetensors" \
-    --resu "$TMP/half/last.safetensors" --iters 40
+program=$(cd "$(dirname "$P")" && pwd)/$(basename "$P")
+cd "$TMP" || exit 1
+expect_ok "$program" train --resume "$TMP/none.safetensors" --resu "$TMP/half/last.safetensors" \
+    --iters 40
+cd "$OLDPWD" || exit 1
 expect_stdout "resuming from $TMP/half/last.safetensors at step 20$"
 expect_stdout "^gpt: preset cpu-small \|"
 expect_stdout "\| out $TMP/half$"
