@@ -7,7 +7,8 @@
  *
  * Training writes OUT/loss.csv, OUT/loss.png, OUT/best.safetensors (the
  * weights with the best val loss) and OUT/last.safetensors (everything
- * needed to resume: at every evaluation, and on Ctrl-C or SIGTERM).
+ * needed to resume: at every evaluation, and on Ctrl-C, SIGTERM, SIGHUP or
+ * SIGPIPE).
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <limits.h>
@@ -76,7 +77,9 @@ static options preset_options(const preset *p, const gpt_backend *be, char *out_
 
 /* ---------------------------------------------------------------- signals */
 
-/* Set by SIGINT/SIGTERM; the training loop stops after the current step. */
+/* Set by SIGINT (Ctrl-C), SIGTERM, SIGHUP (the terminal went away) or
+ * SIGPIPE (whatever read the output quit: `gpt train | head`); the
+ * training loop stops after the current step and saves. */
 static volatile sig_atomic_t stop_signal = 0;
 
 static void on_signal(int sig) { stop_signal = sig; }
@@ -86,8 +89,9 @@ static void watch_signals(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        sigaction(signals[i], &sa, NULL);
 }
 
 /* ---------------------------------------------------------------- the model */
@@ -253,9 +257,9 @@ static const char TRAIN_USAGE[] =
     "usage: %s train [--preset cpu-small|seed000|full] [options]\n\n"
     "Trains the GPT into OUT (unless --out: %s/PRESET). Every eval interval it logs\n"
     "OUT/loss.csv, saves OUT/best.safetensors when val improves and OUT/last.safetensors\n"
-    "always (also on Ctrl-C / SIGTERM); it leaves another run's checkpoints alone unless\n"
-    "--overwrite. --resume OUT/last.safetensors continues exactly where it stopped, in\n"
-    "OUT, with the options stored in it unless given again.";
+    "always (also when stopped: Ctrl-C, SIGTERM, SIGHUP, SIGPIPE); it leaves another run's\n"
+    "checkpoints alone unless --overwrite. --resume OUT/last.safetensors continues exactly\n"
+    "where it stopped, in OUT, with the options stored in it unless given again.";
 
 static const char *usage_text(const char *format, const gpt_backend *be) {
     static char text[1024];
@@ -424,7 +428,7 @@ static int report(trainer *t, const train_result *res, long start_step, error *e
     return EXIT_SUCCESS;
 }
 
-/* Stopped by SIGINT/SIGTERM: last.safetensors at the step reached. */
+/* Stopped by a signal: last.safetensors at the step reached. */
 static int save_on_signal(trainer *t, error *e) {
     if (session_save(&t->s, t->files.last_path, &t->ds.tok, &t->st, &t->o, e) != 0)
         return EXIT_FAILURE;

@@ -209,9 +209,10 @@ if [ -z "${RUNNER:-}" ]; then
     expect_same_run "$TMP/no-stop" "$TMP/stop0" "resumed from step 0"
 fi
 
-# ---- signals: Ctrl-C and SIGTERM save a resumable last.safetensors and
-# leave best.safetensors as it was
-for sig in INT TERM; do
+# ---- signals: Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and SIGPIPE
+# (the reader of the output quit: `gpt train | head`) save a resumable
+# last.safetensors and leave best.safetensors as it was
+for sig in INT TERM HUP PIPE; do
     out="$TMP/sig$sig"
     # shellcheck disable=SC2086
     "$P" train $SMALL --iters 100000 --eval-interval 100000 --out "$out" >"$out.log" 2>&1 &
@@ -225,6 +226,8 @@ for sig in INT TERM; do
     code=$?
     expected=130
     [ $sig = TERM ] && expected=143
+    [ $sig = HUP ] && expected=129
+    [ $sig = PIPE ] && expected=141
     if [ $code -eq $expected ]; then ok; else not_ok "SIG$sig: exit $code, expected $expected"; fi
     if grep -q "stopped by signal .* at step [0-9]*; saved" "$out.log"; then ok; else
         not_ok "SIG$sig: no 'stopped ... saved' line: $(tail -n2 "$out.log")"
