@@ -177,6 +177,8 @@ fail:
     fflush(stdout);
     error_print(ch->program, &e);
 done:
+    if (rc == EXIT_SUCCESS && finish_stdout(ch->program) != 0)
+        rc = EXIT_FAILURE;
     train_state_free(&st);
     if (lm.self)
         ch->destroy(&lm);

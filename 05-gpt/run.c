@@ -658,12 +658,14 @@ int gpt_main(int argc, char **argv, const gpt_backend *backend) {
         return EXIT_SUCCESS;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "train") == 0)
-        return cmd_train(argc - 1, argv + 1, backend);
-    if (strcmp(cmd, "sample") == 0)
-        return cmd_sample(argc - 1, argv + 1, backend);
-    if (strcmp(cmd, "eval") == 0)
-        return cmd_eval(argc - 1, argv + 1, backend);
+    int (*run)(int, char **, const gpt_backend *) = strcmp(cmd, "train") == 0    ? cmd_train
+                                                    : strcmp(cmd, "sample") == 0 ? cmd_sample
+                                                    : strcmp(cmd, "eval") == 0   ? cmd_eval
+                                                                                 : NULL;
+    if (run) {
+        int rc = run(argc - 1, argv + 1, backend);
+        return rc == EXIT_SUCCESS && finish_stdout(backend->program) != 0 ? EXIT_FAILURE : rc;
+    }
     fprintf(stderr, "%s: error: unknown command '%s' (expected train, sample or eval)\n",
             backend->program, cmd);
     return EXIT_FAILURE;

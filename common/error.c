@@ -1,8 +1,10 @@
 /* error.c - see error.h. */
 #include "error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #define ASCII_DEL 0x7F
 
@@ -36,4 +38,13 @@ int error_prefix(error *e, const char *fmt, ...) {
 
 void error_print(const char *program, const error *e) {
     fprintf(stderr, "%s: error: %s\n", program, e->msg[0] ? e->msg : "unknown error");
+}
+
+int finish_stdout(const char *program) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    fprintf(stderr, "%s: error: could not write the output: %s\n", program,
+            errno ? strerror(errno) : "write error");
+    return -1;
 }

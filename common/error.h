@@ -30,4 +30,9 @@ int error_prefix(error *e, const char *fmt, ...) __attribute__((format(printf, 2
 /* Prints "PROGRAM: error: MESSAGE" on stderr: the one line a user sees. */
 void error_print(const char *program, const error *e);
 
+/* At the end of a program: whether all it printed reached stdout. Output
+ * lost to a full disk (`gpt sample > story.txt`) is a failure, not a
+ * success: returns 0, or prints the one error line and returns -1. */
+int finish_stdout(const char *program);
+
 #endif

@@ -38,31 +38,42 @@ int make_dirs(const char *path, error *e) {
     return 0;
 }
 
-int loss_log_open(loss_log *log, const char *path, bool append, error *e) {
-    bool continuing = append && access(path, F_OK) == 0;
-    log->f = fopen(path, continuing ? "a" : "w");
-    if (!log->f)
-        return error_set(e, "cannot write the loss log '%s': %s", path, strerror(errno));
-    if (!continuing) {
-        fprintf(log->f, "%s\n", LOSS_LOG_HEADER);
-        fflush(log->f);
-    }
-    return 0;
-}
-
-void loss_log_row(loss_log *log, long step, float train_loss, float val_loss, float lr,
-                  double ms_per_iter, double tokens_per_s) {
-    if (!log->f)
-        return;
-    fprintf(log->f, "%ld,%.6f,%.6f,%.6g,%.4f,%.1f\n", step, train_loss, val_loss, lr, ms_per_iter,
-            tokens_per_s);
-    fflush(log->f);
-}
-
 void loss_log_close(loss_log *log) {
     if (log->f)
         fclose(log->f);
     log->f = NULL;
+}
+
+static int write_failed(const loss_log *log, error *e) {
+    return error_set(e, "cannot write the loss log '%s': %s", log->path,
+                     errno ? strerror(errno) : "write error");
+}
+
+int loss_log_open(loss_log *log, const char *path, bool append, error *e) {
+    bool continuing = append && access(path, F_OK) == 0;
+    log->path = path;
+    errno = 0;
+    log->f = fopen(path, continuing ? "a" : "w");
+    if (!log->f)
+        return write_failed(log, e);
+    if (!continuing && (fprintf(log->f, "%s\n", LOSS_LOG_HEADER) < 0 || fflush(log->f) != 0)) {
+        write_failed(log, e);
+        loss_log_close(log);
+        return -1;
+    }
+    return 0;
+}
+
+int loss_log_row(loss_log *log, long step, float train_loss, float val_loss, float lr,
+                 double ms_per_iter, double tokens_per_s, error *e) {
+    if (!log->f)
+        return 0;
+    errno = 0;
+    if (fprintf(log->f, "%ld,%.6f,%.6f,%.6g,%.4f,%.1f\n", step, train_loss, val_loss, lr,
+                ms_per_iter, tokens_per_s) < 0 ||
+        fflush(log->f) != 0)
+        return write_failed(log, e);
+    return 0;
 }
 
 void progress_init(progress *p, long total_steps) {

@@ -25,15 +25,18 @@ int make_dirs(const char *path, error *e);
 
 typedef struct {
     FILE *f;
+    const char *path; /* for messages; the caller's, kept while open */
 } loss_log;
 
 /* Opens path for writing a fresh log with its header, or, with append set
  * and the file present, to continue it (used when resuming). */
 int loss_log_open(loss_log *log, const char *path, bool append, error *e);
 
-/* Writes one row and flushes it, so a crash loses nothing already logged. */
-void loss_log_row(loss_log *log, long step, float train_loss, float val_loss, float lr,
-                  double ms_per_iter, double tokens_per_s);
+/* Writes one row and flushes it, so a crash loses nothing already logged.
+ * A row that cannot be written (a full disk) is an error: the log is the
+ * run's record, and chapters 01-04 keep no other. */
+int loss_log_row(loss_log *log, long step, float train_loss, float val_loss, float lr,
+                 double ms_per_iter, double tokens_per_s, error *e);
 
 void loss_log_close(loss_log *log);
 

@@ -140,9 +140,15 @@ static void run_close(run_context *r, train_result *res) {
     free(r->y);
 }
 
+/* What a message about a failed run adds when the run saves checkpoints
+ * (an on_eval hook); chapters 01-04 keep none. */
+static const char *kept_note(const train_config *cfg) {
+    return cfg->on_eval ? " (the last checkpoint is kept)" : "";
+}
+
 /* The evaluation line on stdout and its row in the CSV log. */
-static void report_eval(run_context *r, const train_config *cfg, long step, float train_loss,
-                        float val_loss, bool best, float lr, double ms_per_iter) {
+static int report_eval(run_context *r, const train_config *cfg, long step, float train_loss,
+                       float val_loss, bool best, float lr, double ms_per_iter, error *e) {
     double tokens_per_s =
         ms_per_iter > 0 ? (double)cfg->batch * cfg->block / (ms_per_iter / 1000.0) : 0.0;
     printf("step %5ld: train loss %.4f, val loss %.4f%s", step, train_loss, val_loss,
@@ -151,7 +157,7 @@ static void report_eval(run_context *r, const train_config *cfg, long step, floa
         printf(" | %.2f ms/it, %.0f tok/s", ms_per_iter, tokens_per_s);
     printf("\n");
     fflush(stdout);
-    loss_log_row(&r->log, step, train_loss, val_loss, lr, ms_per_iter, tokens_per_s);
+    return loss_log_row(&r->log, step, train_loss, val_loss, lr, ms_per_iter, tokens_per_s, e);
 }
 
 /* Evaluates both splits at st->step, reports it, and calls the hook.
@@ -177,17 +183,18 @@ static int evaluate(language_model *m, const dataset *ds, const train_config *cf
     bool best = val_loss < st->best_val;
     if (best)
         st->best_val = val_loss;
-    report_eval(r, cfg, st->step, train_loss, val_loss, best, lr, ms_per_iter);
+    int rc = report_eval(r, cfg, st->step, train_loss, val_loss, best, lr, ms_per_iter, e);
     res->step = st->step;
     res->train_loss = train_loss;
     res->val_loss = val_loss;
     r->window_seconds = 0.0;
     r->window_steps = 0;
-    int rc = 0;
+    if (rc != 0)
+        return rc;
     if (!isfinite(train_loss) || !isfinite(val_loss))
-        rc = error_set(e, "the evaluation loss became %s at step %ld; training stopped (the last "
-                          "checkpoint is kept)",
-                       isnan(val_loss) || isnan(train_loss) ? "NaN" : "infinite", st->step);
+        rc = error_set(e, "the evaluation loss became %s at step %ld; training stopped%s",
+                       isnan(val_loss) || isnan(train_loss) ? "NaN" : "infinite", st->step,
+                       kept_note(cfg));
     else if (cfg->on_eval && cfg->on_eval(cfg->hook_ctx, st, train_loss, val_loss, e) != 0)
         rc = -1;
     return rc;
@@ -204,9 +211,8 @@ static int train_step(language_model *m, const dataset *ds, const train_config *
                      : cpu_train_step(m, r->x, r->y, cfg, st, lr);
     if (!isfinite(loss)) {
         progress_clear(&r->bar);
-        return error_set(e, "the training loss became %s at step %ld; training stopped (the last "
-                            "checkpoint is kept)",
-                         isnan(loss) ? "NaN" : "infinite", st->step);
+        return error_set(e, "the training loss became %s at step %ld; training stopped%s",
+                         isnan(loss) ? "NaN" : "infinite", st->step, kept_note(cfg));
     }
     st->step++;
     st->evaluated = false;

@@ -21,4 +21,19 @@ expect_stdout "^note: not plotting \(the output path .*/it's has a single quote"
 # shellcheck disable=SC2086
 expect_ok "$TMP/alone/bigram" $SHORT --out "$TMP/alone-run"
 expect_stdout "^note: not plotting \(no .*/common/plot/loss.gp\)$"
+
+# ---- output that cannot be written is an error, not a success: the loss
+# log (the only record chapters 01-04 keep) and stdout, on a full disk
+mkdir -p "$TMP/full"
+ln -s /dev/full "$TMP/full/loss.csv"
+# shellcheck disable=SC2086
+expect_error "^bigram: error: cannot write the loss log '$TMP/full/loss.csv': No space left on device$" \
+    "$P" $SHORT --out "$TMP/full"
+# shellcheck disable=SC2086
+${RUNNER:-} "$P" $SHORT --out "$TMP/to-full" >/dev/full 2>"$TMP/err"
+code=$?
+if [ $code -eq 1 ] && grep -q "^bigram: error: could not write the output: No space left on device$" \
+    "$TMP/err"; then ok; else
+    not_ok "stdout on a full disk: exit $code, '$(cat "$TMP/err")'"
+fi
 finish

@@ -65,6 +65,13 @@ chars=$(tr -d '\n' <"$TMP/sample1" | wc -m)
 if [ "$chars" -ge 30 ]; then ok; else not_ok "a 40-character sample has $chars characters"; fi
 expect_ok "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 0
 if [ ! -s "$TMP/out" ]; then ok; else not_ok "--tokens 0 printed something"; fi
+# a sample that cannot be written (a full disk) is a failure, said once
+${RUNNER:-} "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 40 >/dev/full 2>"$TMP/err"
+code=$?
+if [ $code -eq 1 ] && grep -q "^gpt: error: could not write the output: No space left on device$" \
+    "$TMP/err"; then ok; else
+    not_ok "gpt sample to a full disk: exit $code, '$(cat "$TMP/err")'"
+fi
 long=$(printf 'Speak, speak. %.0s' 1 2 3 4 5 6) # 84 characters > block 16: cropped
 expect_ok "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 20 --prompt "$long"
 cp "$TMP/out" "$TMP/sample-long"

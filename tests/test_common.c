@@ -666,11 +666,11 @@ START_TEST(test_loss_log_csv) {
     snprintf(path, sizeof path, "%s/loss.csv", nested);
     loss_log log;
     ck_assert_int_eq(loss_log_open(&log, path, false, &e), 0);
-    loss_log_row(&log, 0, 4.5f, 4.25f, 1e-2f, 0.0, 0.0);
-    loss_log_row(&log, 300, 2.5f, 2.75f, 1e-2f, 1.5, 170666.7);
+    ck_assert_int_eq(loss_log_row(&log, 0, 4.5f, 4.25f, 1e-2f, 0.0, 0.0, &e), 0);
+    ck_assert_int_eq(loss_log_row(&log, 300, 2.5f, 2.75f, 1e-2f, 1.5, 170666.7, &e), 0);
     loss_log_close(&log);
     ck_assert_int_eq(loss_log_open(&log, path, true, &e), 0); /* resume appends */
-    loss_log_row(&log, 600, 2.0f, 2.5f, 1e-3f, 1.0, 1000.0);
+    ck_assert_int_eq(loss_log_row(&log, 600, 2.0f, 2.5f, 1e-3f, 1.0, 1000.0, &e), 0);
     loss_log_close(&log);
     char *bytes;
     size_t len;
@@ -682,6 +682,22 @@ START_TEST(test_loss_log_csv) {
     ck_assert_uint_eq(len, strlen(expected));
     ck_assert_int_eq(memcmp(bytes, expected, len), 0);
     free(bytes);
+}
+END_TEST
+
+/* A log that cannot be written (/dev/full: every write fails with ENOSPC)
+ * says so, at the header of a fresh log and at a row of a continued one. */
+START_TEST(test_loss_log_write_failure) {
+    loss_log log;
+    error e = {{0}};
+    ck_assert_int_eq(loss_log_open(&log, "/dev/full", false, &e), -1);
+    ck_assert_msg(strstr(e.msg, "cannot write the loss log '/dev/full': No space left on device"),
+                  "got '%s'", e.msg);
+    loss_log_close(&log);
+    ck_assert_int_eq(loss_log_open(&log, "/dev/full", true, &e), 0); /* no header to write */
+    ck_assert_int_eq(loss_log_row(&log, 10, 2.0f, 2.5f, 1e-3f, 1.0, 1000.0, &e), -1);
+    ck_assert_msg(strstr(e.msg, "No space left on device"), "got '%s'", e.msg);
+    loss_log_close(&log);
 }
 END_TEST
 
@@ -1125,6 +1141,7 @@ static Suite *common_suite(void) {
     tcase_add_test(tc, test_cli_seed_bound);
     tcase_add_test(tc, test_cli_help_shows_defaults_in_range);
     tcase_add_test(tc, test_loss_log_csv);
+    tcase_add_test(tc, test_loss_log_write_failure);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("training loop");
