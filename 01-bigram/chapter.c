@@ -95,10 +95,13 @@ int sample_text(language_model *lm, const tokenizer *tok, const int *ids, size_t
 
 /* Generates o->sample characters after a newline prompt (token of '\n' if
  * the vocabulary has one, else token 0), then ends the line. */
+int sample_start(const tokenizer *tok) {
+    int id = tokenizer_id(tok, '\n');
+    return id >= 0 ? id : 0;
+}
+
 int print_sample(language_model *lm, const tokenizer *tok, const options *o, error *e) {
-    int start = tokenizer_id(tok, '\n');
-    if (start < 0)
-        start = 0;
+    int start = sample_start(tok);
     printf("--- sample (%ld characters) ---\n", o->sample);
     if (sample_text(lm, tok, &start, 1, o->sample, o, e) != 0)
         return -1;

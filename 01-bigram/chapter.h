@@ -49,9 +49,13 @@ void plot_loss(const char *out_dir);
 int sample_text(language_model *lm, const tokenizer *tok, const int *ids, size_t n_ids, long n,
                 const options *o, error *e);
 
-/* --sample: o->sample characters generated after a newline (the first
- * character of the vocabulary if it has none), from the sampling stream of
- * --seed with --temperature and --top-k, between two framing lines. */
+/* Where a sample without a prompt starts: a newline, the way a text's
+ * lines start, or the vocabulary's first character if the text has none. */
+int sample_start(const tokenizer *tok);
+
+/* --sample: o->sample characters generated after sample_start, from the
+ * sampling stream of --seed with --temperature and --top-k, between two
+ * framing lines. */
 int print_sample(language_model *lm, const tokenizer *tok, const options *o, error *e);
 
 /* Prints "final step=N train_loss=X val_loss=Y", the line scripts read. */

@@ -524,7 +524,7 @@ static const char *default_ckpt(const gpt_backend *be) {
 }
 
 static int cmd_sample(int argc, char **argv, const gpt_backend *be) {
-    options o = {.ckpt = default_ckpt(be), .prompt = "\n", .tokens = DEFAULT_SAMPLE_TOKENS,
+    options o = {.ckpt = default_ckpt(be), .prompt = NULL, .tokens = DEFAULT_SAMPLE_TOKENS,
                  .temperature = 1.0, .top_k = 0, .seed = DEFAULT_SEED};
     error e = {{0}};
     cli_result r = parse_command(argc, argv, &o, OPT_CKPT | OPT_SAMPLING | OPT_SEED | OPT_THREADS,
@@ -534,13 +534,15 @@ static int cmd_sample(int argc, char **argv, const gpt_backend *be) {
     set_threads(o.threads);
     tokenizer tok = {0};
     session s = {0};
-    int *ids = NULL, rc = EXIT_FAILURE;
-    size_t n_ids;
+    int *ids = NULL, rc = EXIT_FAILURE, start = 0;
+    size_t n_ids = 1;
     if (session_from_checkpoint(&s, be, o.ckpt, 1, &tok, &e) != 0 ||
-        encode_prompt(&tok, o.prompt, &ids, &n_ids, &e) != 0)
+        (o.prompt && encode_prompt(&tok, o.prompt, &ids, &n_ids, &e) != 0))
         goto fail;
+    if (!o.prompt)
+        start = sample_start(&tok); /* a text's own start, as --sample in training */
     language_model lm = be->language_model(s.model);
-    if (sample_text(&lm, &tok, ids, n_ids, o.tokens, &o, &e) != 0)
+    if (sample_text(&lm, &tok, o.prompt ? ids : &start, n_ids, o.tokens, &o, &e) != 0)
         goto fail;
     if (o.tokens > 0)
         printf("\n");

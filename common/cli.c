@@ -82,7 +82,8 @@ static const option_spec SPECS[] = {
      "matmul precision: fp32, tf32 or bf16"},
     {"ckpt", "FILE", KIND_STRING, FIELD(ckpt), 0, 0, OPT_CKPT, "checkpoint (.safetensors) to read"},
     {"prompt", "TEXT", KIND_STRING, FIELD(prompt), 0, 0, OPT_SAMPLING,
-     "text to continue (default: a newline)"},
+     "text to continue (default: a newline, or the first character of a vocabulary without "
+     "one)"},
     {"tokens", "N", KIND_LONG, FIELD(tokens), 0, MAX_TOKENS, OPT_SAMPLING,
      "characters to generate"},
     {"temperature", "T", KIND_DOUBLE, FIELD(temperature), 1e-6, 100, OPT_SAMPLING,

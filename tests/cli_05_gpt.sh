@@ -72,6 +72,11 @@ if [ $code -eq 1 ] && grep -q "^gpt: error: could not write the output: No space
     "$TMP/err"; then ok; else
     not_ok "gpt sample to a full disk: exit $code, '$(cat "$TMP/err")'"
 fi
+# a text without a newline: the sample starts from its first character
+tr '\n' ' ' <"$text" >"$TMP/one-line.txt"
+# shellcheck disable=SC2086
+expect_ok "$P" train $SMALL --data "$TMP/one-line.txt" --iters 2 --out "$TMP/one-line"
+expect_ok "$P" sample --ckpt "$TMP/one-line/best.safetensors" --tokens 20
 long=$(printf 'Speak, speak. %.0s' 1 2 3 4 5 6) # 84 characters > block 16: cropped
 expect_ok "$P" sample --ckpt "$TMP/run/best.safetensors" --tokens 20 --prompt "$long"
 cp "$TMP/out" "$TMP/sample-long"
