@@ -1,7 +1,10 @@
 /* log.c - CSV loss log and progress line; see log.h. */
 #include "log.h"
 
+#include "data.h" /* read_file */
+
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -61,6 +64,33 @@ int loss_log_open(loss_log *log, const char *path, bool append, error *e) {
         loss_log_close(log);
         return -1;
     }
+    return 0;
+}
+
+int loss_log_drop_after(const char *path, long last_step, error *e) {
+    if (access(path, F_OK) != 0)
+        return 0;
+    char *bytes;
+    size_t len;
+    if (read_file(path, &bytes, &len, e) != 0)
+        return error_prefix(e, "the loss log");
+    /* rows are in step order: keep everything before the first row past
+     * last_step (the header, and any line that is not a row, stay) */
+    const char *p = memchr(bytes, '\n', len), *end = bytes + len;
+    size_t keep = len;
+    while (p && ++p < end) {
+        char *after;
+        long step = strtol(p, &after, 10);
+        if (after != p && *after == ',' && step > last_step) {
+            keep = (size_t)(p - bytes);
+            break;
+        }
+        p = memchr(p, '\n', (size_t)(end - p));
+    }
+    free(bytes);
+    if (keep < len && truncate(path, (off_t)keep) != 0)
+        return error_set(e, "cannot cut the loss log '%s' back to step %ld: %s", path, last_step,
+                         strerror(errno));
     return 0;
 }
 

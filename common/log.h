@@ -32,6 +32,12 @@ typedef struct {
  * and the file present, to continue it (used when resuming). */
 int loss_log_open(loss_log *log, const char *path, bool append, error *e);
 
+/* Cuts an existing log back to its rows up to last_step (the header
+ * stays): a run stopped between logging an evaluation and saving its
+ * checkpoint (a full disk, a kill) redoes that evaluation when resumed,
+ * and would log it twice. No file: nothing to do. */
+int loss_log_drop_after(const char *path, long last_step, error *e);
+
 /* Writes one row and flushes it, so a crash loses nothing already logged.
  * A row that cannot be written (a full disk) is an error: the log is the
  * run's record, and chapters 01-04 keep no other. */

@@ -114,7 +114,7 @@ typedef struct {
     long window_steps;
 } run_context;
 
-static int run_open(run_context *r, const train_config *cfg, error *e) {
+static int run_open(run_context *r, const train_config *cfg, const train_state *st, error *e) {
     memset(r, 0, sizeof *r);
     progress_init(&r->bar, cfg->iters);
     size_t n = (size_t)cfg->batch * cfg->block;
@@ -125,6 +125,11 @@ static int run_open(run_context *r, const train_config *cfg, error *e) {
     r->times.ms = malloc(STEP_TIMES_KEPT * sizeof *r->times.ms);
     if (!r->times.ms)
         return error_set(e, "out of memory for %d step times", STEP_TIMES_KEPT);
+    /* a resumed run logs again from its step on (that step's row too, when
+     * its evaluation is owed) */
+    long logged = st->evaluated ? st->step : st->step - 1;
+    if (cfg->csv_path && cfg->resuming && loss_log_drop_after(cfg->csv_path, logged, e) != 0)
+        return -1;
     if (cfg->csv_path && loss_log_open(&r->log, cfg->csv_path, cfg->resuming, e) != 0)
         return -1;
     return 0;
@@ -251,7 +256,7 @@ train_status train_run(language_model *m, const dataset *ds, const train_config 
     memset(res, 0, sizeof *res);
     run_context r;
     train_status status =
-        run_open(&r, cfg, e) == 0 ? train_loop(m, ds, cfg, st, &r, res, e) : TRAIN_FAILED;
+        run_open(&r, cfg, st, e) == 0 ? train_loop(m, ds, cfg, st, &r, res, e) : TRAIN_FAILED;
     run_close(&r, res);
     return status;
 }

@@ -125,6 +125,9 @@ tail -n1 "$TMP/out" >"$TMP/straight/final"
 # shellcheck disable=SC2086
 expect_ok "$P" train $SMALL --dropout 0.1 --iters 20 --decay-iters 40 --eval-interval 10 \
     --out "$TMP/resumed"
+# as if the run had gone on to log step 30 and then failed to save it (a
+# full disk, a kill): the resumed run logs step 30 once, its own
+echo "30,9.000000,9.000000,0.001,1.0000,1.0" >>"$TMP/resumed/loss.csv"
 expect_ok "$P" train --data "$text" --resume "$TMP/resumed/last.safetensors" --iters 40 \
     --out "$TMP/resumed"
 expect_stdout "resuming from .* at step 20$"

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../common/adamw.h"
 #include "../common/checkpoint.h"
@@ -685,6 +686,41 @@ START_TEST(test_loss_log_csv) {
 }
 END_TEST
 
+/* A resumed run's log is cut back to the rows up to its step: whole rows,
+ * the header kept; nothing past it, nothing to do. */
+START_TEST(test_loss_log_drop_after) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/drop.csv", test_tmpdir());
+    const char *rows = LOSS_LOG_HEADER "\n"
+                       "0,4.5,4.25,0.01,0.0,0.0\n"
+                       "10,2.5,2.75,0.01,1.5,100.0\n"
+                       "20,2.0,2.5,0.01,1.5,100.0\n";
+    const struct {
+        long last_step;
+        size_t rows_kept;
+    } cases[] = {{25, 3}, {20, 3}, {19, 2}, {10, 2}, {0, 1}, {-1, 0}};
+    error e = {{0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(rows, f);
+        fclose(f);
+        ck_assert_int_eq(loss_log_drop_after(path, cases[i].last_step, &e), 0);
+        char *bytes;
+        size_t len, lines = 0;
+        ck_assert_int_eq(read_file(path, &bytes, &len, &e), 0);
+        for (size_t k = 0; k < len; k++)
+            lines += bytes[k] == '\n';
+        ck_assert_uint_eq(lines, 1 + cases[i].rows_kept);
+        ck_assert_int_eq(memcmp(bytes, rows, len), 0); /* a prefix, cut at a row's end */
+        free(bytes);
+    }
+    snprintf(path, sizeof path, "%s/no-such.csv", test_tmpdir());
+    ck_assert_int_eq(loss_log_drop_after(path, 5, &e), 0);
+    ck_assert_int_ne(access(path, F_OK), 0);
+}
+END_TEST
+
 /* A log that cannot be written (/dev/full: every write fails with ENOSPC)
  * says so, at the header of a fresh log and at a row of a continued one. */
 START_TEST(test_loss_log_write_failure) {
@@ -1141,6 +1177,7 @@ static Suite *common_suite(void) {
     tcase_add_test(tc, test_cli_seed_bound);
     tcase_add_test(tc, test_cli_help_shows_defaults_in_range);
     tcase_add_test(tc, test_loss_log_csv);
+    tcase_add_test(tc, test_loss_log_drop_after);
     tcase_add_test(tc, test_loss_log_write_failure);
     suite_add_tcase(s, tc);
 
