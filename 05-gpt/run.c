@@ -374,13 +374,13 @@ static int resume_state(trainer *t, error *e) {
 static int train_setup(trainer *t, const gpt_backend *be, error *e) {
     const options *o = &t->o;
     set_threads(o->threads);
+    if (load_data(&t->ds, o->data, be->program, e) != 0 || dataset_check(&t->ds, o->block, e) != 0 ||
+        (o->resume && same_vocab(&t->ds.tok, &t->rp.tok, e) != 0))
+        return -1;
     /* last.safetensors stores --data for --resume: absolute, so that a
      * resumed run reads the same text from whatever folder it starts in */
     if (o->data && realpath(o->data, t->data_path))
         t->o.data = t->data_path;
-    if (load_data(&t->ds, o->data, be->program, e) != 0 || dataset_check(&t->ds, o->block, e) != 0 ||
-        (o->resume && same_vocab(&t->ds.tok, &t->rp.tok, e) != 0))
-        return -1;
     t->cfg = (gpt_config){o->n_layer, o->n_head, o->n_embd, o->block, t->ds.tok.vocab_size,
                           (float)o->dropout};
     if (gpt_config_check(&t->cfg, e) != 0 ||
