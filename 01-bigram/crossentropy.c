@@ -5,7 +5,7 @@
 
 #include "../common/parallel.h"
 
-void softmax_forward(float *probs, const float *logits, int V) {
+double softmax_forward(float *probs, const float *logits, int V) {
     float max = logits[0];
     for (int i = 1; i < V; i++)
         if (logits[i] > max)
@@ -18,6 +18,7 @@ void softmax_forward(float *probs, const float *logits, int V) {
     float inv = (float)(1.0 / sum);
     for (int i = 0; i < V; i++)
         probs[i] *= inv;
+    return (double)max + log(sum);
 }
 
 float crossentropy_forward(float *probs, float *losses, const float *logits, const int *targets,
@@ -25,9 +26,9 @@ float crossentropy_forward(float *probs, float *losses, const float *logits, con
     /* rows are independent: each thread owns whole rows */
 #pragma omp parallel for schedule(static) if (N * (size_t)V >= PARALLEL_MIN_WORK)
     for (size_t n = 0; n < N; n++) {
-        float *p = probs + n * V;
-        softmax_forward(p, logits + n * V, V);
-        losses[n] = -logf(p[targets[n]]);
+        const float *z = logits + n * V;
+        double normaliser = softmax_forward(probs + n * V, z, V);
+        losses[n] = (float)(normaliser - z[targets[n]]); /* -log(softmax(z)[target]) */
     }
     /* the mean in one fixed order, so it is the same for any thread count */
     double sum = 0.0;

@@ -21,8 +21,11 @@
 #include <stddef.h>
 
 /* probs (V) = softmax(logits (V)); computed after subtracting the largest
- * logit, which leaves the result unchanged and keeps exp() from overflowing. */
-void softmax_forward(float *probs, const float *logits, int V);
+ * logit, which leaves the result unchanged and keeps exp() from overflowing.
+ * Returns the normaliser log(sum of exp(logits)), so that a loss
+ * -log(probs[t]) can be had as normaliser - logits[t]: a probability below
+ * ~1e-45 rounds to 0 in a float, and its log to -infinity. */
+double softmax_forward(float *probs, const float *logits, int V);
 
 /* For N rows of logits (N,V) and targets (N): probs (N,V) = softmax of each
  * row, losses (N) = -log probs[target]. Returns the mean loss. */

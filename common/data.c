@@ -150,8 +150,8 @@ int dataset_check(const dataset *ds, int T, error *e) {
         dataset_split(ds, (split)s, &n);
         if (n < (size_t)T + 1)
             return error_set(e, "the %s split has %zu tokens, but a block of %d needs at least "
-                                "%d (use a longer text or a smaller --block)",
-                             names[s], n, T, T + 1);
+                                "%d (use a longer text%s)",
+                             names[s], n, T, T + 1, T > 1 ? " or a smaller --block" : "");
     }
     return 0;
 }

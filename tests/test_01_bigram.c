@@ -57,6 +57,20 @@ START_TEST(test_crossentropy_known_values) {
 }
 END_TEST
 
+/* A target far below the best logit: its probability, e^-200, is 0 in a
+ * float, but its loss is finite: 200 (+ log(1 + e^-200)), and a sure
+ * target pays 0. */
+START_TEST(test_crossentropy_of_an_unlikely_target) {
+    float logits[2] = {0.0f, 200.0f}, probs[2], losses[2];
+    int targets[2] = {0, 1};
+    ck_assert_float_eq_tol(crossentropy_forward(probs, losses, logits, targets, 1, 2), 200.0f,
+                           1e-4f);
+    ck_assert_float_eq(probs[0], 0.0f);
+    ck_assert_float_eq_tol(crossentropy_forward(probs, losses, logits, targets + 1, 1, 2), 0.0f,
+                           1e-7f);
+}
+END_TEST
+
 /* The objective for checking crossentropy_backward: mean CE of logits. */
 typedef struct {
     float *logits, *probs, *losses;
@@ -389,6 +403,7 @@ static Suite *bigram_suite(void) {
     TCase *tc = tcase_create("crossentropy");
     tcase_add_test(tc, test_softmax_known_values);
     tcase_add_test(tc, test_crossentropy_known_values);
+    tcase_add_test(tc, test_crossentropy_of_an_unlikely_target);
     tcase_add_test(tc, test_crossentropy_gradient);
     tcase_add_test(tc, test_embedding_backward_accumulates);
     suite_add_tcase(s, tc);
