@@ -64,7 +64,10 @@ void plot_loss(const char *out_dir) {
                out_dir);
         return;
     }
-    snprintf(expr, sizeof expr, "csv='%s/loss.csv'; out='%s/loss.png'", out_dir, out_dir);
+    char png[PATH_MAX + 16];
+    snprintf(png, sizeof png, "%s/loss.png", out_dir);
+    snprintf(expr, sizeof expr, "csv='%s/loss.csv'; out='%s'", out_dir, png);
+    remove(png); /* an older run's plot must not pass for this one's */
     /* fork + exec rather than system(): no shell sees the path */
     pid_t pid = fork();
     if (pid == 0) {
@@ -72,12 +75,16 @@ void plot_loss(const char *out_dir) {
         _exit(127);
     }
     int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0)
-        printf("note: gnuplot did not draw %s/loss.png (is gnuplot installed? `make deps`)\n",
-               out_dir);
+    bool waited = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
+    if (waited && WEXITSTATUS(status) == 0) {
+        printf("plot: %s\n", png);
+        return;
+    }
+    remove(png); /* half drawn, if at all */
+    if (waited && WEXITSTATUS(status) == 127)
+        printf("note: not plotting (gnuplot is not installed: `make deps`)\n");
     else
-        printf("plot: %s/loss.png\n", out_dir);
+        printf("note: gnuplot could not draw %s\n", png);
 }
 
 void print_final(const train_result *res) {

@@ -21,6 +21,14 @@ expect_stdout "^note: not plotting \(the output path .*/it's has a single quote"
 # shellcheck disable=SC2086
 expect_ok "$TMP/alone/bigram" $SHORT --out "$TMP/alone-run"
 expect_stdout "^note: not plotting \(no .*/common/plot/loss.gp\)$"
+# without gnuplot: said so, and an older run's plot is not left beside the
+# new log as if it were this one's
+mkdir -p "$TMP/no-gnuplot" "$TMP/empty-path"
+echo "an old plot" >"$TMP/no-gnuplot/loss.png"
+# shellcheck disable=SC2086
+expect_ok env PATH="$TMP/empty-path" "$P" $SHORT --out "$TMP/no-gnuplot"
+expect_stdout "^note: not plotting \(gnuplot is not installed: \`make deps\`\)$"
+if [ ! -e "$TMP/no-gnuplot/loss.png" ]; then ok; else not_ok "a stale loss.png was left"; fi
 
 # ---- output that cannot be written is an error, not a success: the loss
 # log (the only record chapters 01-04 keep) and stdout, on a full disk
