@@ -197,17 +197,23 @@ static bool holds_file(const char *dir, const char *file) {
            a.st_ino == b.st_ino;
 }
 
-/* A run rewrites OUT's best.safetensors at its first evaluation (the
- * step-0 weights are the best so far) and last.safetensors after it:
- * refuse to replace another run's, unless --overwrite. A resumed run
+/* A run rewrites OUT's loss.csv, its best.safetensors at its first
+ * evaluation (the step-0 weights are the best so far) and last.safetensors
+ * after it: refuse to replace another run's, unless --overwrite. A resumed run
  * continues its own, in the folder of its --resume file. */
 static int check_out_dir(const run_files *f, const options *o, error *e) {
-    bool taken = access(f->best_path, F_OK) == 0 || access(f->last_path, F_OK) == 0;
-    if (!taken || o->overwrite || (o->resume && holds_file(o->out, o->resume)))
+    bool last = access(f->last_path, F_OK) == 0,
+         others = access(f->best_path, F_OK) == 0 || access(f->csv_path, F_OK) == 0;
+    if (!(last || others) || o->overwrite || (o->resume && holds_file(o->out, o->resume)))
         return 0;
-    return error_set(e, "'%s' already holds a run's checkpoints: continue that run with "
-                        "--resume %s, choose another --out, or pass --overwrite to replace them",
-                     o->out, f->last_path);
+    if (last)
+        return error_set(e, "'%s' already holds a run's checkpoints: continue that run with "
+                            "--resume %s, choose another --out, or pass --overwrite to replace "
+                            "them",
+                         o->out, f->last_path);
+    return error_set(e, "'%s' already holds another run's files (loss.csv or best.safetensors): "
+                        "choose another --out, or pass --overwrite to replace them",
+                     o->out);
 }
 
 static void print_banner(const options *o, const gpt_config *c, size_t n_params,

@@ -198,6 +198,12 @@ expect_last_line "^final step=2 "
 if grep -aq '"step":"2"' "$TMP/run/best.safetensors"; then ok; else
     not_ok "--overwrite left the old best.safetensors"
 fi
+# nor another program's log: a folder with a loss.csv is taken too
+mkdir -p "$TMP/bigram-run"
+echo "$(head -n1 "$TMP/run/loss.csv")" >"$TMP/bigram-run/loss.csv"
+# shellcheck disable=SC2086
+expect_error "^gpt: error: '$TMP/bigram-run' already holds another run's files \(loss.csv or best.safetensors\): choose another --out, or pass --overwrite to replace them$" \
+    "$P" train $SMALL --iters 2 --out "$TMP/bigram-run"
 
 # ---- a signal during the first evaluation stops the run at step 0; the
 # resumed run does not repeat that evaluation (a second row for step 0, and

@@ -88,7 +88,8 @@ check_data_errors() {
         "$TMP/200.txt" --block 20
     # the boundary itself trains
     # shellcheck disable=SC2086
-    expect_ok "$P" $CMD --iters 2 --eval-iters 1 --out "$TMP/run" --data "$TMP/200.txt" --block 19
+    expect_ok "$P" $CMD --iters 2 --eval-iters 1 --out "$TMP/boundary-$(basename "$P")" \
+        --data "$TMP/200.txt" --block 19
     data_error "the text has only 1 distinct character\(s\); a language model needs at least 2" \
         "$TMP/one-char.txt"
     data_error "only 1 distinct character" "$TMP/newline.txt"
