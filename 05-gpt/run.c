@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -285,6 +288,7 @@ typedef struct {
     options o;
     char out_dir[PATH_MAX];
     char data_path[PATH_MAX]; /* --data made absolute */
+    int out_lock;             /* OUT, open and locked while training (-1: not yet) */
     resume_point rp;  /* when resuming */
     dataset ds;
     gpt_config cfg;
@@ -375,6 +379,21 @@ static int resume_state(trainer *t, error *e) {
     return 0;
 }
 
+/* One run at a time in a folder: two would interleave their rows of
+ * loss.csv and write over each other's checkpoints. The lock is on the
+ * folder itself (no file of its own to leave behind) and ends with the
+ * process, however it ends. */
+static int lock_out_dir(trainer *t, error *e) {
+    t->out_lock = open(t->o.out, O_RDONLY);
+    if (t->out_lock < 0)
+        return error_set(e, "cannot open '%s': %s", t->o.out, strerror(errno));
+    if (flock(t->out_lock, LOCK_EX | LOCK_NB) != 0)
+        return error_set(e, errno == EWOULDBLOCK ? "another run is training in '%s' (one at a time)"
+                                                 : "cannot lock '%s'",
+                         t->o.out);
+    return 0;
+}
+
 /* The data, the model (from the checkpoint when resuming) and OUT: all
  * checked before anything is written. */
 static int train_setup(trainer *t, const gpt_backend *be, error *e) {
@@ -395,7 +414,9 @@ static int train_setup(trainer *t, const gpt_backend *be, error *e) {
         (o->resume && resume_state(t, e) != 0))
         return -1;
     run_files_init(&t->files, &t->s, &t->ds.tok, o);
-    return check_out_dir(&t->files, o, e) != 0 ? -1 : make_dirs(o->out, e);
+    if (make_dirs(o->out, e) != 0 || lock_out_dir(t, e) != 0)
+        return -1;
+    return check_out_dir(&t->files, o, e);
 }
 
 static train_config train_config_of(trainer *t) {
@@ -464,6 +485,8 @@ static int train_and_report(trainer *t, const gpt_backend *be, error *e) {
 }
 
 static void trainer_free(trainer *t) {
+    if (t->out_lock >= 0)
+        close(t->out_lock);
     safetensors_free(&t->rp.file);
     tokenizer_free(&t->rp.tok);
     train_state_free(&t->st);
@@ -472,7 +495,7 @@ static void trainer_free(trainer *t) {
 }
 
 static int cmd_train(int argc, char **argv, const gpt_backend *be) {
-    trainer t = {0};
+    trainer t = {.out_lock = -1};
     error e = {{0}};
     int parsed = train_options(&t, argc, argv, be, &e);
     int rc = parsed == 1 ? EXIT_SUCCESS : EXIT_FAILURE;

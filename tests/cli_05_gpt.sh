@@ -242,6 +242,10 @@ for sig in INT TERM HUP PIPE; do
     while [ ! -s "$out/best.safetensors" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
     sleep 0.5
     best_before=$(cksum <"$out/best.safetensors")
+    if [ $sig = INT ]; then # one run at a time in a folder, resumed or not
+        expect_error "^gpt: error: another run is training in '$out' \(one at a time\)$" \
+            "$P" train --data "$text" --resume "$out/last.safetensors" --iters 200000
+    fi
     kill -$sig $pid
     wait $pid
     code=$?
