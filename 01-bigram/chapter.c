@@ -1,6 +1,7 @@
 /* chapter.c - the shared program skeleton of chapters 01-04; see chapter.h. */
 #include "chapter.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -50,7 +51,9 @@ static int exe_dir(char *buf, size_t cap) {
 }
 
 void plot_loss(const char *out_dir) {
-    char dir[PATH_MAX], script[PATH_MAX + 64], expr[2 * PATH_MAX + 64];
+    char dir[PATH_MAX], script[PATH_MAX + 64], expr[2 * PATH_MAX + 64], png[PATH_MAX + 16];
+    snprintf(png, sizeof png, "%s/loss.png", out_dir);
+    remove(png); /* an older run's plot must not pass for this one's */
     if (exe_dir(dir, sizeof dir) != 0)
         return;
     snprintf(script, sizeof script, "%s/../common/plot/loss.gp", dir);
@@ -64,10 +67,7 @@ void plot_loss(const char *out_dir) {
                out_dir);
         return;
     }
-    char png[PATH_MAX + 16];
-    snprintf(png, sizeof png, "%s/loss.png", out_dir);
     snprintf(expr, sizeof expr, "csv='%s/loss.csv'; out='%s'", out_dir, png);
-    remove(png); /* an older run's plot must not pass for this one's */
     /* fork + exec rather than system(): no shell sees the path */
     pid_t pid = fork();
     if (pid == 0) {
@@ -75,13 +75,16 @@ void plot_loss(const char *out_dir) {
         _exit(127);
     }
     int status = 0;
-    bool waited = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
-    if (waited && WEXITSTATUS(status) == 0) {
+    pid_t waited = pid;
+    while (pid > 0 && (waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ; /* a signal (Ctrl-C) arrived while gnuplot draws: wait on */
+    bool exited = pid > 0 && waited == pid && WIFEXITED(status);
+    if (exited && WEXITSTATUS(status) == 0) {
         printf("plot: %s\n", png);
         return;
     }
     remove(png); /* half drawn, if at all */
-    if (waited && WEXITSTATUS(status) == 127)
+    if (exited && WEXITSTATUS(status) == 127)
         printf("note: not plotting (gnuplot is not installed: `make deps`)\n");
     else
         printf("note: gnuplot could not draw %s\n", png);
@@ -100,13 +103,13 @@ int sample_text(language_model *lm, const tokenizer *tok, const int *ids, size_t
     return generate(lm, tok, ids, n_ids, n, &sc, &r, stdout, e);
 }
 
-/* Generates o->sample characters after a newline prompt (token of '\n' if
- * the vocabulary has one, else token 0), then ends the line. */
 int sample_start(const tokenizer *tok) {
     int id = tokenizer_id(tok, '\n');
     return id >= 0 ? id : 0;
 }
 
+/* Generates o->sample characters after sample_start's token, then ends
+ * the line. */
 int print_sample(language_model *lm, const tokenizer *tok, const options *o, error *e) {
     int start = sample_start(tok);
     printf("--- sample (%ld characters) ---\n", o->sample);

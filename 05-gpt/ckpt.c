@@ -72,7 +72,7 @@ static const struct {
     {"train.eval_iters", "eval-iters", false},
     {"train.seed", "seed", false},
     {"train.preset", "preset", true},
-    {"train.data", "data", true}, /* absent: the default text */
+    {"train.data", "data", true}, /* absent: older files, a path not in UTF-8 */
 };
 #define N_STORED_OPTIONS (sizeof STORED_OPTIONS / sizeof STORED_OPTIONS[0])
 #define OPTION_TEXT_MAX PATH_MAX /* the data's path */
@@ -101,8 +101,9 @@ static int add_state_meta(st_meta *meta, int n_meta, state_texts *t, gpt *m,
     meta[n_meta++] = (st_meta){"rng.dropout", t->rng_dropout.text};
     meta[n_meta++] = (st_meta){"evaluated", st->evaluated ? "1" : "0"};
     for (size_t i = 0; i < N_STORED_OPTIONS; i++)
-        /* the one option that can be unset is the preset (of a run resumed
-         * from an older file that did not record it) */
+        /* the options that can be unset: the preset (of a run resumed from
+         * an older file that did not record it) and the data (a path that
+         * is not UTF-8) */
         if (cli_format(o, STORED_OPTIONS[i].option, t->options[i], OPTION_TEXT_MAX) == 0)
             meta[n_meta++] = (st_meta){STORED_OPTIONS[i].key, t->options[i]};
     return n_meta;

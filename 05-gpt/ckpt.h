@@ -47,8 +47,8 @@ int gpt_load_state(const safetensors *f, gpt *m, train_state *st, error *e);
 /* Fills the training options stored in a last.safetensors into o, each
  * parsed and range-checked as on the command line (cli_set; an error names
  * the metadata key); the command line then overrides them. The preset
- * (older files lack it) and the data (absent: the default text) are
- * optional: o->preset and o->data are left as they were. */
+ * and the data are optional (older files lack them; a data path that is
+ * not UTF-8 is not stored): o->preset and o->data are left as they were. */
 int gpt_load_options(const safetensors *f, options *o, error *e);
 
 #endif

@@ -93,8 +93,16 @@ static void watch_signals(void) {
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        struct sigaction old;
+        /* `nohup gpt train` ignores SIGHUP so the run outlives the terminal:
+         * what the launcher ignores stays ignored (not SIGINT: a shell
+         * starts background jobs with it ignored, and Ctrl-C must stop) */
+        bool keep_ignored = signals[i] == SIGHUP || signals[i] == SIGPIPE;
+        if (keep_ignored && sigaction(signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
         sigaction(signals[i], &sa, NULL);
+    }
 }
 
 /* ---------------------------------------------------------------- the model */
@@ -205,8 +213,10 @@ static bool holds_file(const char *dir, const char *file) {
  * after it: refuse to replace another run's, unless --overwrite. A resumed run
  * continues its own, in the folder of its --resume file. */
 static int check_out_dir(const run_files *f, const options *o, error *e) {
+    struct stat csv; /* a log of just the header: a run that died before its first row */
+    bool logged = stat(f->csv_path, &csv) == 0 && csv.st_size > (off_t)sizeof LOSS_LOG_HEADER;
     bool last = access(f->last_path, F_OK) == 0,
-         others = access(f->best_path, F_OK) == 0 || access(f->csv_path, F_OK) == 0;
+         others = access(f->best_path, F_OK) == 0 || logged;
     if (!(last || others) || o->overwrite || (o->resume && holds_file(o->out, o->resume)))
         return 0;
     if (last)
@@ -379,18 +389,25 @@ static int resume_state(trainer *t, error *e) {
     return 0;
 }
 
+static bool is_utf8(const char *s) {
+    size_t len = strlen(s), pos = 0;
+    uint32_t cp;
+    while (pos < len)
+        if (utf8_decode(s, len, &pos, &cp) != 0)
+            return false;
+    return true;
+}
+
 /* One run at a time in a folder: two would interleave their rows of
  * loss.csv and write over each other's checkpoints. The lock is on the
- * folder itself (no file of its own to leave behind) and ends with the
- * process, however it ends. */
+ * folder itself (no file of its own to leave behind), for this machine's
+ * processes, and ends with the process however it ends (close-on-exec:
+ * gnuplot does not inherit it). Where folders cannot be locked (or read),
+ * the run goes on without. */
 static int lock_out_dir(trainer *t, error *e) {
-    t->out_lock = open(t->o.out, O_RDONLY);
-    if (t->out_lock < 0)
-        return error_set(e, "cannot open '%s': %s", t->o.out, strerror(errno));
-    if (flock(t->out_lock, LOCK_EX | LOCK_NB) != 0)
-        return error_set(e, errno == EWOULDBLOCK ? "another run is training in '%s' (one at a time)"
-                                                 : "cannot lock '%s'",
-                         t->o.out);
+    t->out_lock = open(t->o.out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (t->out_lock >= 0 && flock(t->out_lock, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+        return error_set(e, "another run is training in '%s' (one at a time)", t->o.out);
     return 0;
 }
 
@@ -402,10 +419,18 @@ static int train_setup(trainer *t, const gpt_backend *be, error *e) {
     if (load_data(&t->ds, o->data, be->program, e) != 0 || dataset_check(&t->ds, o->block, e) != 0 ||
         (o->resume && same_vocab(&t->ds.tok, &t->rp.tok, e) != 0))
         return -1;
-    /* last.safetensors stores --data for --resume: absolute, so that a
-     * resumed run reads the same text from whatever folder it starts in */
-    if (o->data && realpath(o->data, t->data_path))
+    /* last.safetensors stores the text's path (--data, or the default it
+     * found) for --resume: absolute, so that a resumed run reads the same
+     * text from whatever folder it starts in; its JSON header holds UTF-8
+     * only */
+    const char *text = o->data ? o->data : data_default_path();
+    if (text && realpath(text, t->data_path))
         t->o.data = t->data_path;
+    if (o->data && !is_utf8(o->data)) {
+        printf("note: the --data path is not UTF-8, so last.safetensors cannot record it: give "
+               "--data again to --resume\n");
+        t->o.data = NULL;
+    }
     t->cfg = (gpt_config){o->n_layer, o->n_head, o->n_embd, o->block, t->ds.tok.vocab_size,
                           (float)o->dropout};
     if (gpt_config_check(&t->cfg, e) != 0 ||
@@ -421,12 +446,14 @@ static int train_setup(trainer *t, const gpt_backend *be, error *e) {
 
 static train_config train_config_of(trainer *t) {
     const options *o = &t->o;
+    /* a run resumed into another folder starts its log afresh there */
+    bool in_own_folder = o->resume && holds_file(o->out, o->resume);
     return (train_config){
         .iters = o->iters, .batch = o->batch, .block = o->block,
         .eval_interval = o->eval_interval, .eval_iters = o->eval_iters,
         .adamw = ADAMW_NANOGPT, .decay = DECAY_2D_ONLY,
         .schedule = {(float)o->lr, (float)o->min_lr, o->warmup, o->decay_iters},
-        .grad_clip = GRAD_CLIP, .csv_path = t->files.csv_path, .resuming = o->resume != NULL,
+        .grad_clip = GRAD_CLIP, .csv_path = t->files.csv_path, .resuming = in_own_folder,
         .on_eval = save_checkpoints, .hook_ctx = &t->files, .stop = &stop_signal,
     };
 }

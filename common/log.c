@@ -4,6 +4,7 @@
 #include "data.h" /* read_file */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,7 +54,9 @@ static int write_failed(const loss_log *log, error *e) {
 }
 
 int loss_log_open(loss_log *log, const char *path, bool append, error *e) {
-    bool continuing = append && access(path, F_OK) == 0;
+    /* an empty file (a log cut back to nothing) gets its header again */
+    struct stat st;
+    bool continuing = append && stat(path, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_size > 0);
     log->path = path;
     errno = 0;
     log->f = fopen(path, continuing ? "a" : "w");
@@ -67,25 +70,32 @@ int loss_log_open(loss_log *log, const char *path, bool append, error *e) {
     return 0;
 }
 
+/* The step of a row, "STEP,...", in line [p, end); -1 if the line is not
+ * a row (the header, a torn or foreign line). */
+static long row_step(const char *p, const char *end) {
+    long step = 0;
+    const char *q = p;
+    for (; q < end && *q >= '0' && *q <= '9' && step < LONG_MAX / 10; q++)
+        step = 10 * step + (*q - '0');
+    return q > p && q < end && *q == ',' ? step : -1;
+}
+
 int loss_log_drop_after(const char *path, long last_step, error *e) {
-    if (access(path, F_OK) != 0)
-        return 0;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        return 0; /* no log (or nothing a resume could cut) */
     char *bytes;
     size_t len;
     if (read_file(path, &bytes, &len, e) != 0)
         return error_prefix(e, "the loss log");
-    /* rows are in step order: keep everything before the first row past
-     * last_step (the header, and any line that is not a row, stay) */
-    const char *p = memchr(bytes, '\n', len), *end = bytes + len;
-    size_t keep = len;
-    while (p && ++p < end) {
-        char *after;
-        long step = strtol(p, &after, 10);
-        if (after != p && *after == ',' && step > last_step) {
-            keep = (size_t)(p - bytes);
-            break;
-        }
-        p = memchr(p, '\n', (size_t)(end - p));
+    /* whole lines only, in step order: keep them up to the first row past
+     * last_step; a last line without its newline (a torn write) goes too */
+    const char *p = bytes, *end = bytes + len, *nl;
+    size_t keep = 0;
+    while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL &&
+           row_step(p, nl) <= last_step) {
+        p = nl + 1;
+        keep = (size_t)(p - bytes);
     }
     free(bytes);
     if (keep < len && truncate(path, (off_t)keep) != 0)

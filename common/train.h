@@ -83,9 +83,10 @@ typedef struct train_config {
     lr_schedule schedule;
     float grad_clip;           /* max gradient norm; 0: no clipping */
     const char *csv_path;      /* NULL: no CSV log */
-    /* Continuing a run from its checkpoint (chapter 05's --resume): the
-     * CSV log is appended to (st->evaluated says whether the evaluation at
-     * the first step was done before the checkpoint was saved). */
+    /* Continuing a run from its checkpoint in its own folder (chapter 05's
+     * --resume): the CSV log is cut back to the checkpoint's step, then
+     * appended to (st->evaluated says whether the evaluation at that step
+     * was done before the checkpoint was saved). */
     bool resuming;
     /* Called after every evaluation with the state that would resume from
      * it; returns 0, or -1 (with e set) to stop training with an error. */

@@ -26,7 +26,7 @@ expect_stdout "^note: not plotting \(no .*/common/plot/loss.gp\)$"
 mkdir -p "$TMP/no-gnuplot" "$TMP/empty-path"
 echo "an old plot" >"$TMP/no-gnuplot/loss.png"
 # shellcheck disable=SC2086
-expect_ok env PATH="$TMP/empty-path" "$P" $SHORT --out "$TMP/no-gnuplot"
+expect_ok env PATH="$TMP/empty-path" "$TMP/tree/01-bigram/bigram" $SHORT --out "$TMP/no-gnuplot"
 expect_stdout "^note: not plotting \(gnuplot is not installed: \`make deps\`\)$"
 if [ ! -e "$TMP/no-gnuplot/loss.png" ]; then ok; else not_ok "a stale loss.png was left"; fi
 

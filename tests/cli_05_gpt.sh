@@ -146,6 +146,9 @@ expect_error "cannot resume from .*best.safetensors" \
 expect_ok "$P" train $SMALL --data "$(realpath --relative-to=. "$text")" --dropout 0.1 \
     --iters 20 --decay-iters 40 --eval-interval 10 --out "$TMP/half"
 cp -r "$TMP/half" "$TMP/half-copy"
+if grep -aq '"train.data":"/' "$TMP/half/last.safetensors"; then ok; else
+    not_ok "last.safetensors does not hold --data as an absolute path"
+fi
 program=$(cd "$(dirname "$P")" && pwd)/$(basename "$P")
 cd "$TMP" || exit 1
 expect_ok "$program" train --resume "$TMP/none.safetensors" --resu "$TMP/half/last.safetensors" \
@@ -198,12 +201,16 @@ expect_last_line "^final step=2 "
 if grep -aq '"step":"2"' "$TMP/run/best.safetensors"; then ok; else
     not_ok "--overwrite left the old best.safetensors"
 fi
-# nor another program's log: a folder with a loss.csv is taken too
-mkdir -p "$TMP/bigram-run"
-echo "$(head -n1 "$TMP/run/loss.csv")" >"$TMP/bigram-run/loss.csv"
+# nor another program's log: a folder with a loss.csv is taken too, but
+# not one with just its header (a run that died before its first row)
+mkdir -p "$TMP/bigram-run" "$TMP/died-run"
+cp "$TMP/run/loss.csv" "$TMP/bigram-run/loss.csv"
 # shellcheck disable=SC2086
 expect_error "^gpt: error: '$TMP/bigram-run' already holds another run's files \(loss.csv or best.safetensors\): choose another --out, or pass --overwrite to replace them$" \
     "$P" train $SMALL --iters 2 --out "$TMP/bigram-run"
+head -n1 "$TMP/run/loss.csv" >"$TMP/died-run/loss.csv"
+# shellcheck disable=SC2086
+expect_ok "$P" train $SMALL --iters 2 --out "$TMP/died-run"
 
 # ---- a signal during the first evaluation stops the run at step 0; the
 # resumed run does not repeat that evaluation (a second row for step 0, and
@@ -242,7 +249,7 @@ for sig in INT TERM HUP PIPE; do
     while [ ! -s "$out/best.safetensors" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
     sleep 0.5
     best_before=$(cksum <"$out/best.safetensors")
-    if [ $sig = INT ]; then # one run at a time in a folder, resumed or not
+    if [ $sig = INT ]; then # one run at a time in a folder (here, a resumed one)
         expect_error "^gpt: error: another run is training in '$out' \(one at a time\)$" \
             "$P" train --data "$text" --resume "$out/last.safetensors" --iters 200000
     fi
@@ -265,6 +272,18 @@ for sig in INT TERM HUP PIPE; do
         --eval-interval 100000 --out "$out"
     expect_stdout "resuming from .* at step $step$"
 done
+# under nohup (the launcher ignores SIGHUP) the run outlives a hang-up
+out="$TMP/nohup"
+# shellcheck disable=SC2086
+nohup "$P" train $SMALL --iters 100000 --eval-interval 100000 --out "$out" >"$out.log" 2>&1 &
+pid=$!
+i=0
+while [ ! -s "$out/best.safetensors" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -HUP $pid
+sleep 0.5
+if kill -0 $pid 2>/dev/null; then ok; else not_ok "a run under nohup stopped on SIGHUP"; fi
+kill -TERM $pid
+wait $pid
 
 # ---- kill -9 while checkpoints are written every step: whatever moment
 # the process dies, last.safetensors is a whole, loadable file. Each run

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -715,6 +716,33 @@ START_TEST(test_loss_log_drop_after) {
         ck_assert_int_eq(memcmp(bytes, rows, len), 0); /* a prefix, cut at a row's end */
         free(bytes);
     }
+    /* a torn last row (no newline) goes; an empty log stays empty, and
+     * opening it to continue writes its header */
+    const char *kept = LOSS_LOG_HEADER "\n0,4.5,4.25,0.01,0.0,0.0\n";
+    const struct {
+        const char *text;
+        size_t len_after;
+    } torn[] = {{LOSS_LOG_HEADER "\n0,4.5,4.25,0.01,0.0,0.0\n30", strlen(kept)},
+                {kept, strlen(kept)},
+                {"", 0}};
+    for (size_t i = 0; i < sizeof torn / sizeof torn[0]; i++) {
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(torn[i].text, f);
+        fclose(f);
+        ck_assert_int_eq(loss_log_drop_after(path, 100, &e), 0);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_uint_eq((size_t)st.st_size, torn[i].len_after);
+    }
+    loss_log log;
+    ck_assert_int_eq(loss_log_open(&log, path, true, &e), 0);
+    loss_log_close(&log);
+    char *bytes;
+    size_t len;
+    ck_assert_int_eq(read_file(path, &bytes, &len, &e), 0);
+    ck_assert_uint_eq(len, strlen(LOSS_LOG_HEADER) + 1);
+    free(bytes);
     snprintf(path, sizeof path, "%s/no-such.csv", test_tmpdir());
     ck_assert_int_eq(loss_log_drop_after(path, 5, &e), 0);
     ck_assert_int_ne(access(path, F_OK), 0);
