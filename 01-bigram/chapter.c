@@ -140,7 +140,7 @@ int chapter_main(int argc, char **argv, const chapter *ch) {
     error e = {{0}};
     cli_result cr = cli_parse(argc, argv, &o, ch->options, ch->usage, &e);
     if (cr == CLI_HELP)
-        return EXIT_SUCCESS;
+        return finish_stdout(ch->program) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     if (cr == CLI_ERROR) {
         error_print(ch->program, &e);
         return EXIT_FAILURE;

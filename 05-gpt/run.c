@@ -11,6 +11,8 @@
  * SIGPIPE).
  */
 #define _XOPEN_SOURCE 700 /* realpath */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -18,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -277,8 +277,9 @@ static const char TRAIN_USAGE[] =
     "Trains the GPT into OUT (unless --out: %s/PRESET). Every eval interval it logs\n"
     "OUT/loss.csv, saves OUT/best.safetensors when val improves and OUT/last.safetensors\n"
     "always (also when stopped: Ctrl-C, SIGTERM, SIGHUP, SIGPIPE); it leaves another run's\n"
-    "checkpoints alone unless --overwrite. --resume OUT/last.safetensors continues exactly\n"
-    "where it stopped, in OUT, with the options stored in it unless given again.";
+    "checkpoints and log alone unless --overwrite. --resume OUT/last.safetensors continues\n"
+    "exactly where it stopped, in OUT, with the options and text stored in it unless given\n"
+    "again.";
 
 static const char *usage_text(const char *format, const gpt_backend *be) {
     static char text[1024];
@@ -713,7 +714,7 @@ int gpt_main(int argc, char **argv, const gpt_backend *backend) {
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         printf(USAGE, argv[0]);
-        return EXIT_SUCCESS;
+        return finish_stdout(backend->program) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     }
     const char *cmd = argv[1];
     int (*run)(int, char **, const gpt_backend *) = strcmp(cmd, "train") == 0    ? cmd_train
