@@ -208,6 +208,12 @@ static bool holds_file(const char *dir, const char *file) {
            a.st_ino == b.st_ino;
 }
 
+/* Whether the run resumes in the folder of its --resume file: continuing
+ * that run's files, not another's. */
+static bool resumes_in_place(const options *o) {
+    return o->resume && holds_file(o->out, o->resume);
+}
+
 /* A run rewrites OUT's loss.csv, its best.safetensors at its first
  * evaluation (the step-0 weights are the best so far) and last.safetensors
  * after it: refuse to replace another run's, unless --overwrite. A resumed run
@@ -217,7 +223,7 @@ static int check_out_dir(const run_files *f, const options *o, error *e) {
     bool logged = stat(f->csv_path, &csv) == 0 && csv.st_size > (off_t)sizeof LOSS_LOG_HEADER;
     bool last = access(f->last_path, F_OK) == 0,
          others = access(f->best_path, F_OK) == 0 || logged;
-    if (!(last || others) || o->overwrite || (o->resume && holds_file(o->out, o->resume)))
+    if (!(last || others) || o->overwrite || resumes_in_place(o))
         return 0;
     if (last)
         return error_set(e, "'%s' already holds a run's checkpoints: continue that run with "
@@ -447,14 +453,13 @@ static int train_setup(trainer *t, const gpt_backend *be, error *e) {
 
 static train_config train_config_of(trainer *t) {
     const options *o = &t->o;
-    /* a run resumed into another folder starts its log afresh there */
-    bool in_own_folder = o->resume && holds_file(o->out, o->resume);
     return (train_config){
         .iters = o->iters, .batch = o->batch, .block = o->block,
         .eval_interval = o->eval_interval, .eval_iters = o->eval_iters,
         .adamw = ADAMW_NANOGPT, .decay = DECAY_2D_ONLY,
         .schedule = {(float)o->lr, (float)o->min_lr, o->warmup, o->decay_iters},
-        .grad_clip = GRAD_CLIP, .csv_path = t->files.csv_path, .resuming = in_own_folder,
+        .grad_clip = GRAD_CLIP, .csv_path = t->files.csv_path,
+        .resuming = resumes_in_place(o), /* resumed elsewhere: a fresh log there */
         .on_eval = save_checkpoints, .hook_ctx = &t->files, .stop = &stop_signal,
     };
 }
