@@ -172,9 +172,18 @@ extern "C" void layernorm_forward_cuda(operand *out, float *mean, float *rstd, c
  * keeps its dw and db sums in registers across them; at the end the
  * block's warps add their sums in shared memory, in a fixed order, and
  * one atomic add per column and block goes to memory. The GPT's
- * layernorms have no bias: with_bias = false leaves db's registers out. */
+ * layernorms have no bias: with_bias = false leaves db's registers out.
+ *
+ * Each warp holds a row's worth of four arrays in registers, and the dw
+ * sums across rows: left alone, the compiler gives the GPT's instance (3
+ * chunks) 94 registers a thread, 2 blocks (16 warps) per SM, too few rows
+ * in flight to keep the memory busy. __launch_bounds__ asks for 3 blocks
+ * (at most 85 registers), which that instance fits without spilling to
+ * memory; wider instances (and 3 chunks with db's sums) would spill, so
+ * they keep 1. */
 template <typename E, bool with_bias, int CHUNKS>
-__global__ void layernorm_backward_kernel(float *dinp, E *dbranch, const float *dres, float *dw,
+__global__ void __launch_bounds__(WARPS_PER_BLOCK *WARP, CHUNKS + with_bias <= 3 ? 3 : 1)
+    layernorm_backward_kernel(float *dinp, E *dbranch, const float *dres, float *dw,
                                           float *db, const E *dout, const float *inp,
                                           const float *w, const float *mean, const float *rstd,
                                           int N, int C, float p, uint64_t seed) {

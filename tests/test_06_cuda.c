@@ -410,7 +410,7 @@ END_TEST
 START_TEST(test_gelu_matches_cpu) {
     precision prec = _i ? PRECISION_BF16 : PRECISION_FP32;
     cuda_set_precision(prec);
-    enum { N = 5003 }; /* not a multiple of 4: the last 3 go one by one */
+    enum { N = 5003 }; /* not a multiple of 8: the last 3 go one by one */
     pair inp = random_pair(N, 3.0f), dout = random_pair(N, 1.0f);
     pair out = poisoned_pair(N), dinp = poisoned_pair(N);
     float *ref_dinp = calloc(N, sizeof(float));
