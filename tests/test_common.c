@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../common/adamw.h"
@@ -909,9 +908,11 @@ START_TEST(test_checkpoint_truncated_and_foreign) {
 END_TEST
 
 /* A header of this many entries: comparing every name with every other
- * (as the loader once did to find duplicates) takes minutes here. */
+ * (as the loader once did to find duplicates) takes minutes here, and
+ * Check's per-test timeout (a hang detector, tests/run-suites.sh) fails
+ * the test; sorted, it takes a fraction of a second. No clock is read:
+ * speed is `make bench`'s business, not the tests'. */
 #define MANY_TENSORS 200000
-#define MANY_TENSORS_MAX_SECONDS 20.0
 #define ENTRY_MAX 80
 
 START_TEST(test_checkpoint_many_tensors) {
@@ -934,8 +935,6 @@ START_TEST(test_checkpoint_many_tensors) {
     header[len] = '\0';
     unsigned char *file = malloc(8 + len);
     ck_assert_ptr_nonnull(file);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     expect_parse_error(file, make_file(file, header, 0), "tensor 't0' appears twice");
     /* without the duplicate, every name is found */
     memcpy(header + before_duplicate, "}", 2);
@@ -943,7 +942,6 @@ START_TEST(test_checkpoint_many_tensors) {
     error e = {{0}};
     size_t file_len = make_file(file, header, 0);
     ck_assert_msg(safetensors_parse(&st, file, file_len, &e) == 0, "%s", e.msg);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     ck_assert_int_eq(st.n_tensors, n);
     char name[32];
     for (long i = 0; i < n; i += 1 + n / 100) {
@@ -954,8 +952,6 @@ START_TEST(test_checkpoint_many_tensors) {
     ck_assert_ptr_null(safetensors_find(&st, "u"));
     safetensors_free(&st); /* frees file too */
     free(header);
-    double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    ck_assert_double_lt(seconds, MANY_TENSORS_MAX_SECONDS);
 }
 END_TEST
 
