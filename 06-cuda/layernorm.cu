@@ -14,9 +14,11 @@
  * One warp (32 threads) per row. Lane l owns chunks of 4 columns, 4l..4l+3,
  * 4l+128..4l+131, ...: a chunk is one wide load per array (when C is a
  * multiple of 4, so that rows start 16-byte aligned; otherwise one element
- * at a time), and all of a row's loads are issued before the first sum
- * needs them, so each warp has many bytes in flight: these kernels move
- * whole arrays and are limited by memory bandwidth. A row's sums are
+ * at a time), and all the loads a row's sums need are issued before the
+ * first sum, so each warp has many bytes in flight: these kernels move
+ * whole arrays, and the bytes they keep in flight set their speed (the
+ * forward runs near the memory's bandwidth; the backward, held back by its
+ * registers, see below, at about half of it). A row's sums are
  * finished with warp shuffles, without shared memory or __syncthreads.
  * The number of chunks per lane is a template argument (arrays indexed by
  * unrolled-loop constants stay in registers): the smallest instance that
