@@ -27,14 +27,15 @@ options chapter_default_options(const char *out_dir) {
     };
 }
 
-int load_data(dataset *ds, const char *path, const char *program, error *e) {
+int load_data(dataset *ds, const char *path, const tokenizer *vocab, const char *program,
+              error *e) {
     if (!path)
         path = data_default_path();
     if (!path)
         return error_set(e, "no training text: neither %s nor %s exists (run `make data`, or "
                             "pass --data PATH for %s)",
                          DATA_LOCAL_PATH, DATA_SHARED_PATH, program);
-    return dataset_load(ds, path, e);
+    return dataset_load(ds, path, vocab, e);
 }
 
 /* The directory holding this executable, to find common/plot/ beside it. */
@@ -156,7 +157,7 @@ int chapter_main(int argc, char **argv, const chapter *ch) {
     language_model lm = {0};
     train_state st = {0};
     int rc = EXIT_FAILURE;
-    if (load_data(&ds, o.data, ch->program, &e) != 0) {
+    if (load_data(&ds, o.data, NULL, ch->program, &e) != 0) {
         error_print(ch->program, &e);
         return EXIT_FAILURE;
     }

@@ -36,8 +36,10 @@ int chapter_main(int argc, char **argv, const chapter *ch);
  * bigram (chapters 02-04 change some: 02-self-attention/defaults.h). */
 options chapter_default_options(const char *out_dir);
 
-/* Resolves --data (or the default search) and loads the dataset. */
-int load_data(dataset *ds, const char *path, const char *program, error *e);
+/* Resolves --data (or the default search) and loads the dataset, with its
+ * own vocabulary or, given one, vocab's (see dataset_from_text). */
+int load_data(dataset *ds, const char *path, const tokenizer *vocab, const char *program,
+              error *e);
 
 /* Plots out_dir/loss.csv into out_dir/loss.png with gnuplot, if it is
  * installed; prints a note and returns otherwise. */

@@ -85,9 +85,11 @@ const char *data_default_path(void) {
     return NULL;
 }
 
-int dataset_from_text(dataset *ds, const char *text, size_t len, error *e) {
+int dataset_from_text(dataset *ds, const char *text, size_t len, const tokenizer *vocab,
+                      error *e) {
     memset(ds, 0, sizeof *ds);
-    if (tokenizer_build(&ds->tok, text, len, e) != 0)
+    if ((vocab ? tokenizer_from_chars(&ds->tok, vocab->chars, vocab->vocab_size, e)
+               : tokenizer_build(&ds->tok, text, len, e)) != 0)
         return -1;
     /* U+0000 is valid UTF-8, but no text file holds it, while a UTF-16
      * file of ASCII holds one after every character. It would also end the
@@ -113,13 +115,13 @@ int dataset_from_text(dataset *ds, const char *text, size_t len, error *e) {
     return 0;
 }
 
-int dataset_load(dataset *ds, const char *path, error *e) {
+int dataset_load(dataset *ds, const char *path, const tokenizer *vocab, error *e) {
     char *text;
     size_t len;
     memset(ds, 0, sizeof *ds);
     if (read_file(path, &text, &len, e) != 0)
         return -1;
-    int rc = dataset_from_text(ds, text, len, e);
+    int rc = dataset_from_text(ds, text, len, vocab, e);
     free(text);
     return rc != 0 ? error_prefix(e, "%s", path) : 0;
 }

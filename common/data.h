@@ -50,12 +50,15 @@ int read_file_at_most(const char *path, size_t max, char **bytes, size_t *len, e
  * DATA_SHARED_PATH), or NULL when there is none. */
 const char *data_default_path(void);
 
-/* Tokenizes text with a vocabulary built from the text itself and splits it.
- * The text must be valid UTF-8 without NUL characters. */
-int dataset_from_text(dataset *ds, const char *text, size_t len, error *e);
+/* Tokenizes text and splits it. The vocabulary is built from the text
+ * itself, or, given one (vocab: a checkpoint's), is a copy of it, and a
+ * character outside it is an error that names it. The text must be valid
+ * UTF-8 without NUL characters. */
+int dataset_from_text(dataset *ds, const char *text, size_t len, const tokenizer *vocab,
+                      error *e);
 
 /* read_file + dataset_from_text, with the path in any error message. */
-int dataset_load(dataset *ds, const char *path, error *e);
+int dataset_load(dataset *ds, const char *path, const tokenizer *vocab, error *e);
 
 void dataset_free(dataset *ds);
 

@@ -93,6 +93,20 @@ expect_error "--temperature: 0 is out of range" \
 expect_error "--top-k: -1 is out of range" "$P" sample --ckpt "$TMP/run/best.safetensors" --top-k -1
 expect_ok "$P" eval --ckpt "$TMP/run/best.safetensors" --data "$text"
 expect_stdout "^eval .*: train_loss=[0-9]+\.[0-9]{4} val_loss=[0-9]+\.[0-9]{4}$"
+# eval scores any text written in the checkpoint's characters, fewer of
+# them too, and names a character outside them
+fewer="$TMP/fewer-chars.txt"
+i=0
+: >"$fewer"
+while [ $i -lt 40 ]; do
+    printf 'hear me speak.\n' >>"$fewer"
+    i=$((i + 1))
+done
+expect_ok "$P" eval --ckpt "$TMP/run/best.safetensors" --data "$fewer"
+expect_stdout "^eval .*: train_loss=[0-9]+\.[0-9]{4} val_loss=[0-9]+\.[0-9]{4}$"
+printf 'hear me speak!\n' >"$TMP/unknown-char.txt"
+expect_error "unknown-char.txt: character '!' at byte offset 13 is not in the vocabulary" \
+    "$P" eval --ckpt "$TMP/run/best.safetensors" --data "$TMP/unknown-char.txt"
 
 # --sample N after training, as chapters 01-04 print it: the text is what
 # `gpt sample` writes from the final weights (last.safetensors) after a

@@ -226,7 +226,7 @@ START_TEST(test_training_lowers_loss) {
         text[i] = i % 2 ? 'b' : 'a';
     dataset ds;
     error e;
-    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, &e), 0);
+    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, NULL, &e), 0);
     bigram m;
     rng r;
     rng_seed(&r, 5);

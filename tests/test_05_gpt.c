@@ -595,7 +595,7 @@ START_TEST(test_resume_is_bit_identical) {
         text[i] = "ab cd\nefg hij"[(i * 7 + i / 13) % 13];
     dataset ds;
     error e = {{0}};
-    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, &e), 0);
+    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, NULL, &e), 0);
     c.vocab_size = ds.tok.vocab_size;
     train_config tc = {.iters = 40, .batch = 4, .block = 8, .eval_interval = 10,
                        .eval_iters = 2, .adamw = ADAMW_NANOGPT, .decay = DECAY_2D_ONLY,

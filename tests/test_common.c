@@ -140,7 +140,7 @@ START_TEST(test_split_sizes) {
     text[1000] = '\0';
     dataset ds;
     error e;
-    ck_assert_int_eq(dataset_from_text(&ds, text, 1000, &e), 0);
+    ck_assert_int_eq(dataset_from_text(&ds, text, 1000, NULL, &e), 0);
     ck_assert_uint_eq(ds.n_tokens, 1000);
     ck_assert_uint_eq(ds.n_train, 900);
     size_t n_val;
@@ -161,7 +161,7 @@ START_TEST(test_split_of_tiny_shakespeare_size) {
         text[i] = (char)('a' + i % 26);
     dataset ds;
     error e = {{0}};
-    ck_assert_msg(dataset_from_text(&ds, text, N, &e) == 0, "%s", e.msg);
+    ck_assert_msg(dataset_from_text(&ds, text, N, NULL, &e) == 0, "%s", e.msg);
     ck_assert_uint_eq(ds.n_tokens, N);
     ck_assert_uint_eq(ds.n_train, 1003854);
     dataset_free(&ds);
@@ -175,7 +175,7 @@ START_TEST(test_batch_targets_are_shifted_inputs) {
         text[i] = (char)('A' + (i * 7) % 26);
     dataset ds;
     error e;
-    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, &e), 0);
+    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, NULL, &e), 0);
     enum { B = 4, T = 9 };
     int x[B * T], y[B * T];
     rng r;
@@ -208,18 +208,42 @@ START_TEST(test_dataset_check) {
     dataset ds;
     error e = {{0}};
     /* 20 tokens: 18 train, 2 val */
-    ck_assert_int_eq(dataset_from_text(&ds, "abcdefghijklmnopqrst", 20, &e), 0);
+    ck_assert_int_eq(dataset_from_text(&ds, "abcdefghijklmnopqrst", 20, NULL, &e), 0);
     ck_assert_int_eq(dataset_check(&ds, 1, &e), 0);
     ck_assert_int_eq(dataset_check(&ds, 2, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "val split has 2 tokens"));
     dataset_free(&ds);
-    ck_assert_int_eq(dataset_from_text(&ds, "aaaaaaaaaaaaaaaaaaaa", 20, &e), 0);
+    ck_assert_int_eq(dataset_from_text(&ds, "aaaaaaaaaaaaaaaaaaaa", 20, NULL, &e), 0);
     ck_assert_int_eq(dataset_check(&ds, 1, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "only 1 distinct character"));
     dataset_free(&ds);
     /* "Hi!" in UTF-16LE: valid UTF-8, but not a text file */
-    ck_assert_int_eq(dataset_from_text(&ds, "H\0i\0!\0", 6, &e), -1);
+    ck_assert_int_eq(dataset_from_text(&ds, "H\0i\0!\0", 6, NULL, &e), -1);
     ck_assert_str_eq(e.msg, "a NUL character at byte offset 1: not a text file (UTF-16?)");
+}
+END_TEST
+
+/* A given vocabulary (a checkpoint's) tokenizes a text that uses only some
+ * of its characters with its ids, not the text's own; a character outside
+ * it is named. */
+START_TEST(test_dataset_with_vocabulary) {
+    dataset full, part;
+    error e = {{0}};
+    ck_assert_int_eq(dataset_from_text(&full, "abcdefghij", 10, NULL, &e), 0);
+    ck_assert_int_eq(dataset_from_text(&part, "jjiihhjihj", 10, &full.tok, &e), 0);
+    ck_assert_int_eq(part.tok.vocab_size, 10);
+    ck_assert_mem_eq(part.tok.chars, full.tok.chars, 10 * sizeof *full.tok.chars);
+    ck_assert_ptr_ne(part.tok.chars, full.tok.chars); /* its own copy */
+    const int expected[10] = {9, 9, 8, 8, 7, 7, 9, 8, 7, 9};
+    ck_assert_uint_eq(part.n_tokens, 10);
+    ck_assert_mem_eq(part.tokens, expected, sizeof expected);
+    ck_assert_uint_eq(part.n_train, 9);
+    dataset_free(&part);
+    ck_assert_int_eq(dataset_from_text(&part, "cabbage", 7, &full.tok, &e), 0);
+    dataset_free(&part);
+    ck_assert_int_eq(dataset_from_text(&part, "badxjab", 7, &full.tok, &e), -1);
+    ck_assert_str_eq(e.msg, "character 'x' at byte offset 3 is not in the vocabulary");
+    dataset_free(&full);
 }
 END_TEST
 
@@ -268,7 +292,7 @@ START_TEST(test_read_file_errors) {
     /* a dataset from a file with invalid UTF-8 names the file and offset */
     dataset ds;
     const char *bad = test_write_file(dir, "bad.txt", "abc\xC3(", 5);
-    ck_assert_int_eq(dataset_load(&ds, bad, &e), -1);
+    ck_assert_int_eq(dataset_load(&ds, bad, NULL, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "bad.txt: invalid UTF-8 at byte offset 3"));
 }
 END_TEST
@@ -1049,7 +1073,7 @@ static train_status fake_train(fake_model *f, train_config cfg, train_state *st,
     for (int i = 0; i < 200; i++)
         text[i] = (char)('a' + i % 2);
     dataset ds;
-    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, e), 0);
+    ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, NULL, e), 0);
     cfg.batch = 2, cfg.block = 4, cfg.adamw = ADAMW_TORCH_DEFAULTS, cfg.decay = DECAY_ALL;
     cfg.schedule = (lr_schedule){1e-3f, 1e-3f, 0, cfg.iters};
     cfg.on_eval = fake_save, cfg.hook_ctx = f;
@@ -1170,6 +1194,7 @@ static Suite *common_suite(void) {
     tcase_add_test(tc, test_split_of_tiny_shakespeare_size);
     tcase_add_test(tc, test_batch_targets_are_shifted_inputs);
     tcase_add_test(tc, test_dataset_check);
+    tcase_add_test(tc, test_dataset_with_vocabulary);
     tcase_add_test(tc, test_error_stays_one_line);
     tcase_add_test(tc, test_read_file_errors);
     suite_add_tcase(s, tc);
