@@ -96,12 +96,7 @@ expect_stdout "^eval .*: train_loss=[0-9]+\.[0-9]{4} val_loss=[0-9]+\.[0-9]{4}$"
 # eval scores any text written in the checkpoint's characters, fewer of
 # them too, and names a character outside them
 fewer="$TMP/fewer-chars.txt"
-i=0
-: >"$fewer"
-while [ $i -lt 40 ]; do
-    printf 'hear me speak.\n' >>"$fewer"
-    i=$((i + 1))
-done
+repeat_text "$fewer" 40 'hear me speak.\n'
 expect_ok "$P" eval --ckpt "$TMP/run/best.safetensors" --data "$fewer"
 expect_stdout "^eval .*: train_loss=[0-9]+\.[0-9]{4} val_loss=[0-9]+\.[0-9]{4}$"
 printf 'hear me speak!\n' >"$TMP/unknown-char.txt"

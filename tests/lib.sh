@@ -140,14 +140,19 @@ finish() {
     [ "$failures" -eq 0 ]
 }
 
-# A small Shakespeare-like fixture text (no network, no data/ needed).
-make_fixture_text() {
+# repeat_text FILE N TEXT: FILE holds TEXT (with printf's \n escapes) N times.
+repeat_text() {
     i=0
     : >"$1"
-    while [ $i -lt 60 ]; do
-        printf 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n' >>"$1"
+    while [ "$i" -lt "$2" ]; do
+        printf '%b' "$3" >>"$1"
         i=$((i + 1))
     done
+}
+
+# A small Shakespeare-like fixture text (no network, no data/ needed).
+make_fixture_text() {
+    repeat_text "$1" 60 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n'
 }
 
 # use_program PATH[:COMMAND]: sets P to $BIN/PATH and CMD to COMMAND (empty
