@@ -7,7 +7,8 @@
 #   DIR/lib: libgomp.so.1 and libsubunit.so.0 from the build machine
 #   DIR/peer: torch_ref.py and tinyshakespeare.txt
 #   06-cuda/device.sh DIR OUT STEP...
-#   STEP: test | bench | full PRECISION | profile PRECISION
+#   STEP: test | bench | compare OTHER | full PRECISION | profile PRECISION
+#   (OTHER: another build's gpt-cuda, carried in DIR too)
 #
 # Logs and checkpoints go to OUT.
 set -u
@@ -33,6 +34,16 @@ while [ $# -gt 0 ]; do
     bench)
         GPT_CUDA=$DIR/06-cuda/gpt-cuda PEER=$DIR/peer/torch_ref.py BENCH_DATA=$DATA \
             06-cuda/bench.sh 2>&1 | tee -a "$OUT/bench.log"
+        ;;
+    compare) # another build and this one, alternated twice on this machine: bf16 steps, no peer
+        other=$1
+        shift
+        for round in 1 2; do
+            for gpt in "$other" "$DIR/06-cuda/gpt-cuda"; do
+                echo "$gpt (round $round): $(GPT_CUDA=$gpt BENCH_DATA=$DATA BENCH_PEER=0 \
+                    BENCH_PRECISIONS=bf16 06-cuda/bench.sh 2>&1)"
+            done
+        done | tee -a "$OUT/bench.log"
         ;;
     profile) # one step's kernels, timed by Nsight Compute (clocks left alone)
         precision=$1
