@@ -86,6 +86,23 @@ expect_ok() {
     fi
 }
 
+# expect_lost_output NAME CMD...: CMD with its stdout on a full disk
+# (/dev/full) must exit 1 with NAME's error line saying the output could
+# not be written: output lost is not a success.
+expect_lost_output() {
+    name=$1
+    shift
+    # shellcheck disable=SC2086
+    ${RUNNER:-} "$@" >/dev/full 2>"$TMP/err"
+    code=$?
+    if [ $code -eq 1 ] &&
+        grep -q "^$name: error: could not write the output: No space left on device$" "$TMP/err"; then
+        ok
+    else
+        not_ok "'$*' with stdout on a full disk: exit $code, '$(cat "$TMP/err")'"
+    fi
+}
+
 # expect_stdout PATTERN: the last run's stdout matches the regex.
 expect_stdout() {
     if grep -Eq -e "$1" "$TMP/out"; then ok; else not_ok "stdout lacks /$1/: $(tail -c 300 "$TMP/out")"; fi

@@ -713,8 +713,7 @@ END_TEST
 /* A resumed run's log is cut back to the rows up to its step: whole rows,
  * the header kept; nothing past it, nothing to do. */
 START_TEST(test_loss_log_drop_after) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/drop.csv", test_tmpdir());
+    const char *dir = test_tmpdir(), *path = NULL;
     const char *rows = LOSS_LOG_HEADER "\n"
                        "0,4.5,4.25,0.01,0.0,0.0\n"
                        "10,2.5,2.75,0.01,1.5,100.0\n"
@@ -725,10 +724,7 @@ START_TEST(test_loss_log_drop_after) {
     } cases[] = {{25, 3}, {20, 3}, {19, 2}, {10, 2}, {0, 1}, {-1, 0}};
     error e = {{0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        FILE *f = fopen(path, "w");
-        ck_assert_ptr_nonnull(f);
-        fputs(rows, f);
-        fclose(f);
+        path = test_write_file(dir, "drop.csv", rows, strlen(rows));
         ck_assert_int_eq(loss_log_drop_after(path, cases[i].last_step, &e), 0);
         char *bytes;
         size_t len, lines = 0;
@@ -749,10 +745,7 @@ START_TEST(test_loss_log_drop_after) {
                 {kept, strlen(kept)},
                 {"", 0}};
     for (size_t i = 0; i < sizeof torn / sizeof torn[0]; i++) {
-        FILE *f = fopen(path, "w");
-        ck_assert_ptr_nonnull(f);
-        fputs(torn[i].text, f);
-        fclose(f);
+        path = test_write_file(dir, "drop.csv", torn[i].text, strlen(torn[i].text));
         ck_assert_int_eq(loss_log_drop_after(path, 100, &e), 0);
         struct stat st;
         ck_assert_int_eq(stat(path, &st), 0);
@@ -766,9 +759,10 @@ START_TEST(test_loss_log_drop_after) {
     ck_assert_int_eq(read_file(path, &bytes, &len, &e), 0);
     ck_assert_uint_eq(len, strlen(LOSS_LOG_HEADER) + 1);
     free(bytes);
-    snprintf(path, sizeof path, "%s/no-such.csv", test_tmpdir());
-    ck_assert_int_eq(loss_log_drop_after(path, 5, &e), 0);
-    ck_assert_int_ne(access(path, F_OK), 0);
+    char missing[1200];
+    snprintf(missing, sizeof missing, "%s/no-such.csv", dir);
+    ck_assert_int_eq(loss_log_drop_after(missing, 5, &e), 0);
+    ck_assert_int_ne(access(missing, F_OK), 0);
 }
 END_TEST
 
