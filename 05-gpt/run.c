@@ -87,21 +87,37 @@ static volatile sig_atomic_t stop_signal = 0;
 
 static void on_signal(int sig) { stop_signal = sig; }
 
-static void watch_signals(void) {
+static const int WATCHED[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+#define N_WATCHED (sizeof WATCHED / sizeof WATCHED[0])
+
+static void set_handler(int sig, void (*handler)(int)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    sa.sa_handler = handler;
     sigemptyset(&sa.sa_mask);
-    int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+    sigaction(sig, &sa, NULL);
+}
+
+static void watch_signals(void) {
+    for (size_t i = 0; i < N_WATCHED; i++) {
         struct sigaction old;
         /* `nohup gpt train` ignores SIGHUP so the run outlives the terminal:
          * what the launcher ignores stays ignored (not SIGINT: a shell
          * starts background jobs with it ignored, and Ctrl-C must stop) */
-        bool keep_ignored = signals[i] == SIGHUP || signals[i] == SIGPIPE;
-        if (keep_ignored && sigaction(signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+        bool keep_ignored = WATCHED[i] == SIGHUP || WATCHED[i] == SIGPIPE;
+        if (keep_ignored && sigaction(WATCHED[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
             continue;
-        sigaction(signals[i], &sa, NULL);
+        set_handler(WATCHED[i], on_signal);
+    }
+}
+
+/* Once training is over, the signals it caught end the program again: the
+ * sample of --sample stops at Ctrl-C, or when its reader quits (`| head`). */
+static void unwatch_signals(void) {
+    for (size_t i = 0; i < N_WATCHED; i++) {
+        struct sigaction now;
+        if (sigaction(WATCHED[i], NULL, &now) == 0 && now.sa_handler == on_signal)
+            set_handler(WATCHED[i], SIG_DFL);
     }
 }
 
@@ -345,13 +361,18 @@ static int resume_options(trainer *t, const char *path, const char *given_preset
 
 /* What follows from other options unless given: the cosine decay spans
  * --iters, and min_lr is lr / 10 (DESIGN.md), so it follows --lr; when
- * resuming, the stored min_lr stands unless --lr is given anew. */
+ * resuming, the stored min_lr stands unless --lr is given anew, and so does
+ * the stored decay (a run extended past it trains at min_lr: said once). */
 static void derive_schedule(int argc, char **argv, unsigned mask, options *o) {
     if (o->decay_iters == 0)
         o->decay_iters = o->iters;
     bool lr_given = cli_peek(argc, argv, mask, "lr") != NULL;
     if (!cli_peek(argc, argv, mask, "min-lr") && (lr_given || !o->resume))
         o->min_lr = o->lr * MIN_LR_FRACTION;
+    if (o->resume && o->iters > o->decay_iters && !cli_peek(argc, argv, mask, "decay-iters"))
+        printf("note: the resumed run's cosine decay ends at step %ld: the steps after it train "
+               "at min_lr %g (--decay-iters N stretches it)\n",
+               o->decay_iters, o->min_lr);
 }
 
 /* The preset (or, when resuming, the checkpoint), then the command line on
@@ -384,15 +405,21 @@ static int train_options(trainer *t, int argc, char **argv, const gpt_backend *b
 }
 
 /* The checkpoint's weights, AdamW moments, step and random streams, into
- * the model just built; --iters must lie beyond that step. */
+ * the model just built. --iters must lie beyond that step, or be that step
+ * when its evaluation is still owed (a run stopped before it: the resumed
+ * one evaluates, saves and ends). Resumed in another folder, the run starts
+ * a fresh log there, and a best of its own: best.safetensors there holds
+ * the best weights of its evaluations. */
 static int resume_state(trainer *t, error *e) {
     if (gpt_load_weights(&t->rp.file, t->s.host, e) != 0 ||
         gpt_load_state(&t->rp.file, t->s.host, &t->st, e) != 0)
         return error_prefix(e, "cannot resume from '%s'", t->o.resume);
-    if (t->o.iters <= t->st.step)
+    if (t->o.iters < t->st.step || (t->o.iters == t->st.step && t->st.evaluated))
         return error_set(e, "--iters %ld: '%s' is already at step %ld (give a larger --iters to "
                             "train on)",
                          t->o.iters, t->o.resume, t->st.step);
+    if (!resumes_in_place(&t->o))
+        t->st.best_val = INFINITY;
     t->s.backend->upload(t->s.model, &t->st);
     return 0;
 }
@@ -513,9 +540,10 @@ static int train_and_report(trainer *t, const gpt_backend *be, error *e) {
     train_result res;
     train_status status = train_run(&lm, &t->ds, &tc, &t->st, &res, e);
     if (status == TRAIN_INTERRUPTED)
-        return save_on_signal(t, e);
+        return save_on_signal(t, e); /* still watching: a second Ctrl-C cannot cut it short */
     if (status != TRAIN_DONE)
         return EXIT_FAILURE;
+    unwatch_signals();
     return report(t, &res, start_step, e);
 }
 
@@ -658,7 +686,8 @@ static const char EVAL_USAGE[] =
     "usage: %s eval --ckpt FILE [--data PATH]\n\n"
     "The loss over the whole train and val splits, in consecutive blocks: deterministic,\n"
     "unlike the random-batch estimates printed during training. Any text whose characters\n"
-    "are all in the checkpoint's vocabulary can be scored.";
+    "are all in the checkpoint's vocabulary can be scored; the default is the default\n"
+    "training text, so a checkpoint trained on another needs --data.";
 
 static int cmd_eval(int argc, char **argv, const gpt_backend *be) {
     options o = {.ckpt = default_ckpt(be)};

@@ -41,7 +41,7 @@ typedef struct {
 
 static const option_spec SPECS[] = {
     {"data", "PATH", KIND_STRING, FIELD(data), 0, 0, OPT_DATA,
-     "UTF-8 text to train on (default: data/input.txt, else ../shared/data/tinyshakespeare.txt)"},
+     "the UTF-8 text (default: data/input.txt, else ../shared/data/tinyshakespeare.txt)"},
     {"iters", "N", KIND_LONG, FIELD(iters), 1, MAX_ITERS, OPT_TRAINING, "training steps"},
     {"batch", "N", KIND_INT, FIELD(batch), 1, MAX_BATCH, OPT_TRAINING, "sequences per batch (B)"},
     {"block", "N", KIND_INT, FIELD(block), 1, MAX_BLOCK, OPT_TRAINING, "context length (T)"},
@@ -52,7 +52,7 @@ static const option_spec SPECS[] = {
     {"eval-iters", "N", KIND_INT, FIELD(eval_iters), 1, 1000000, OPT_TRAINING,
      "batches per split in an evaluation"},
     {"out", "DIR", KIND_STRING, FIELD(out), 0, 0, OPT_TRAINING,
-     "output directory (loss.csv, loss.png, checkpoints)"},
+     "output directory (loss.csv, loss.png; chapters 05-06: checkpoints)"},
     {"sample", "N", KIND_LONG, FIELD(sample), 0, MAX_TOKENS, OPT_TRAINING,
      "characters to generate after training (0: none)"},
     {"n-embd", "N", KIND_INT, FIELD(n_embd), 1, MAX_WIDTH, OPT_N_EMBD, "embedding width (C)"},
@@ -70,8 +70,8 @@ static const option_spec SPECS[] = {
     {"warmup", "N", KIND_LONG, FIELD(warmup), 0, MAX_ITERS, OPT_SCHEDULE,
      "linear warmup steps"},
     {"decay-iters", "N", KIND_LONG, FIELD(decay_iters), 0, MAX_ITERS, OPT_SCHEDULE,
-     "steps of the cosine decay (0: --iters); train 100 of 200 with --iters 100 "
-     "--decay-iters 200, then --resume"},
+     "steps of the cosine decay (0: --iters; a resumed run keeps its own); train 100 of 200 "
+     "with --iters 100 --decay-iters 200, then --resume"},
     {"resume", "FILE", KIND_STRING, FIELD(resume), 0, 0, OPT_SCHEDULE,
      "continue training from a last.safetensors (--out: its folder)"},
     {"overwrite", NULL, KIND_FLAG, FIELD(overwrite), 0, 0, OPT_SCHEDULE,

@@ -111,6 +111,31 @@ expect_ok "$P" sample --ckpt "$TMP/sampled/last.safetensors" --tokens 60 --seed 
 if cmp -s "$TMP/out" "$TMP/trained.sample"; then ok; else
     not_ok "train --sample wrote '$(cat "$TMP/trained.sample")', gpt sample '$(cat "$TMP/out")'"
 fi
+# once training is over, Ctrl-C and a reader that quits end the program
+# again, in the middle of a long --sample (the checkpoints are saved)
+LONG_SAMPLE="--iters 2 --sample 100000000"
+# shellcheck disable=SC2086
+"$P" train $SMALL $LONG_SAMPLE --out "$TMP/sample-int" >"$TMP/sample-int.log" 2>&1 &
+pid=$!
+i=0
+while ! grep -q "^--- sample" "$TMP/sample-int.log" && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+kill -INT $pid
+i=0
+while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+if kill -0 $pid 2>/dev/null; then
+    not_ok "Ctrl-C did not stop the sample after training"
+    kill -9 $pid
+fi
+wait $pid
+code=$?
+if [ $code -eq 130 ]; then ok; else not_ok "Ctrl-C during the sample: exit $code, expected 130"; fi
+# shellcheck disable=SC2086
+(
+    timeout -k 5 60 "$P" train $SMALL $LONG_SAMPLE --out "$TMP/sample-pipe" 2>&1
+    echo $? >"$TMP/sample-pipe.code"
+) | sed -n '/^--- sample/q'
+code=$(cat "$TMP/sample-pipe.code")
+if [ "$code" -eq 141 ]; then ok; else not_ok "the sample's reader quit: exit $code, expected 141"; fi
 
 # best.safetensors keeps the step of its weights: the last "(best)" one
 best_step=$(grep '(best)' "$TMP/run.log" | tail -n1 | sed 's/^step *\([0-9]*\):.*/\1/')
@@ -172,6 +197,14 @@ expect_error "^gpt: error: --iters 40: '$TMP/half/last.safetensors' is already a
     "$P" train --data "$text" --resume "$TMP/half/last.safetensors"
 expect_error "^gpt: error: --iters 15: '$TMP/half-copy/last.safetensors' is already at step 20 " \
     "$P" train --data "$text" --resume "$TMP/half-copy/last.safetensors" --iters 15
+# resumed into another folder, a run keeps a best of its own there, though
+# its val loss is worse than that of the run it came from (lr 1 ruins it)
+expect_ok "$P" train --data "$text" --resume "$TMP/half-copy/last.safetensors" --iters 22 \
+    --lr 1 --min-lr 1 --out "$TMP/branch"
+expect_stdout "best val [0-9.]+ -> $TMP/branch/best.safetensors$"
+if grep -aq '"step":"22"' "$TMP/branch/best.safetensors"; then ok; else
+    not_ok "a run resumed into another folder left no best.safetensors of its own there"
+fi
 
 # ---- min_lr is lr / 10 and follows --lr, unless given; a resumed run keeps
 # its stored min_lr unless --lr is given anew
@@ -184,6 +217,8 @@ expect_stdout "^gpt: batch 4, lr 0.0003 -> 2e-05 "
 cp -r "$TMP/lr" "$TMP/lr-copy"
 expect_ok "$P" train --data "$text" --resume "$TMP/lr/last.safetensors" --iters 3
 expect_stdout "^gpt: batch 4, lr 0.0003 -> 2e-05 "
+# ... and its cosine decay, which a longer run outlasts: said once
+expect_stdout "^note: the resumed run's cosine decay ends at step 2: the steps after it train at min_lr 2e-05 "
 expect_ok "$P" train --data "$text" --resume "$TMP/lr-copy/last.safetensors" --iters 3 --lr 1e-3
 expect_stdout "^gpt: batch 4, lr 0.001 -> 0.0001 "
 
@@ -278,6 +313,11 @@ for sig in INT TERM HUP PIPE; do
         not_ok "SIG$sig changed best.safetensors"
     fi
     step=$(sed -n 's/.*at step \([0-9]*\); saved.*/\1/p' "$out.log")
+    if [ $sig = INT ]; then # a run ends where it was stopped: the evaluation owed there
+        cp -r "$out" "$out-ended"
+        expect_ok "$P" train --data "$text" --resume "$out-ended/last.safetensors" --iters "$step"
+        expect_last_line "^final step=$step "
+    fi
     expect_ok "$P" train --data "$text" --resume "$out/last.safetensors" --iters $((step + 2)) \
         --eval-interval 100000 --out "$out"
     expect_stdout "resuming from .* at step $step$"
