@@ -112,10 +112,14 @@ ALL_TESTS    = $(TESTS_COMMON) $(TESTS_01) $(TESTS_02) $(TESTS_03) $(TESTS_04) $
                $(if $(HAVE_NVCC),$(TESTS_06)) $(TESTS_RELIABILITY)
 SUITES       = $(filter-out %.sh,$(ALL_TESTS))
 
-.PHONY: all deps data run plot test test-common test-01 test-02 test-03 test-04 test-05 \
+.PHONY: all compile deps data run plot test test-common test-01 test-02 test-03 test-04 test-05 \
         test-06 test-reliability bench bench-cuda cuda cuda-note clean test-asan \
         test-valgrind fuzz
-all: $(PROGRAMS) $(filter-out $(TESTS_06),$(SUITES)) $(if $(HAVE_NVCC),cuda,cuda-note)
+# `make` installs what the build needs first (Check, OpenBLAS: make deps),
+# as `make run` and `make test` do, rather than stop at a missing header.
+all: deps
+	@$(MAKE) --no-print-directory compile
+compile: $(PROGRAMS) $(filter-out $(TESTS_06),$(SUITES)) $(if $(HAVE_NVCC),cuda,cuda-note)
 
 # How a program and a test suite are linked.
 # EXTRA_LIBS: what a target needs beyond libm (OpenBLAS from chapter 05 on,
@@ -221,7 +225,7 @@ data:
 # of the previous `make run` (it refuses to, otherwise).
 RUNS = runs
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory compile
 	@common/get-data.sh
 	$(BIGRAM) --sample 300
 	$(ATTENTION) --sample 300
@@ -273,7 +277,7 @@ endif
 endif
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory compile
 	@$(RUN_SUITES) $(ALL_TESTS)
 
 test-common: deps

@@ -32,8 +32,9 @@ int load_data(dataset *ds, const char *path, const tokenizer *vocab, const char 
     if (!path)
         path = data_default_path();
     if (!path)
-        return error_set(e, "no training text: neither %s nor %s exists (run `make data`, or "
-                            "pass --data PATH for %s)",
+        return error_set(e, "no training text: neither %s nor %s exists (paths from the "
+                            "current folder: run `make data` and %s from the repository's top "
+                            "folder, or pass --data PATH)",
                          DATA_LOCAL_PATH, DATA_SHARED_PATH, program);
     return dataset_load(ds, path, vocab, e);
 }

@@ -46,8 +46,9 @@ int load_data(dataset *ds, const char *path, const tokenizer *vocab, const char 
 void plot_loss(const char *out_dir);
 
 /* Streams n characters generated after the prompt ids to stdout, drawn
- * from the sampling stream of --seed, with --temperature and --top-k
- * (generate turns dropout off while it runs). */
+ * from the sampling stream of --seed, at o->temperature and o->top_k
+ * (1 and 0 in chapters 01-04; `gpt sample` takes them as options);
+ * generate turns dropout off while it runs. */
 int sample_text(language_model *lm, const tokenizer *tok, const int *ids, size_t n_ids, long n,
                 const options *o, error *e);
 
@@ -56,8 +57,8 @@ int sample_text(language_model *lm, const tokenizer *tok, const int *ids, size_t
 int sample_start(const tokenizer *tok);
 
 /* --sample: o->sample characters generated after sample_start, from the
- * sampling stream of --seed with --temperature and --top-k, between two
- * framing lines. */
+ * sampling stream of --seed (as sample_text), between two framing
+ * lines. */
 int print_sample(language_model *lm, const tokenizer *tok, const options *o, error *e);
 
 /* Prints "final step=N train_loss=X val_loss=Y", the line scripts read. */

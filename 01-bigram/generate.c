@@ -105,7 +105,8 @@ int generate(language_model *m, const tokenizer *tok, const int *prompt, size_t 
         }
         char bytes[UTF8_MAX_BYTES];
         fwrite(bytes, 1, (size_t)tokenizer_decode_one(tok, id, bytes), out);
-        fflush(out);
+        if (fflush(out) != 0 || ferror(out))
+            break; /* a full disk, a closed pipe: the caller says so (finish_stdout) */
         T = append_token(context, T, T_max, id);
     }
     if (m->set_training)

@@ -40,7 +40,8 @@ int sample_token(const float *logits, int V, const sampler_config *sc, float *pr
 /* Writes n_tokens generated characters to out, each as soon as it is drawn,
  * after feeding the model the prompt ids (only the last block_size are
  * kept). An empty prompt (n_prompt 0) is an error: there is no last token
- * to predict from. Returns 0, or -1 with e set. */
+ * to predict from. Generation stops early once out cannot be written (its
+ * error flag tells the caller). Returns 0, or -1 with e set. */
 int generate(language_model *m, const tokenizer *tok, const int *prompt, size_t n_prompt,
              long n_tokens, const sampler_config *sc, rng *r, FILE *out, error *e);
 

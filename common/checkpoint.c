@@ -676,11 +676,16 @@ int safetensors_parse(safetensors *st, unsigned char *bytes, size_t len, error *
     uint64_t header_len = 0;
     for (int i = HEADER_LEN_BYTES - 1; i >= 0; i--)
         header_len = header_len << 8 | bytes[i];
-    if (header_len > len - HEADER_LEN_BYTES || header_len > ST_MAX_HEADER) {
+    if (header_len > len - HEADER_LEN_BYTES) {
         safetensors_free(st);
         return error_set(e, "not a safetensors file (or truncated): header length %llu but "
                             "only %zu bytes follow",
                          (unsigned long long)header_len, len - HEADER_LEN_BYTES);
+    }
+    if (header_len > ST_MAX_HEADER) {
+        safetensors_free(st);
+        return error_set(e, "header length %llu: more than the %u MiB a header may take",
+                         (unsigned long long)header_len, ST_MAX_HEADER >> 20);
     }
     const char *json = (const char *)bytes + HEADER_LEN_BYTES;
     st->data = bytes + HEADER_LEN_BYTES + header_len;

@@ -14,10 +14,12 @@
  *
  *     #pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN_WORK)
  *
- * The price is paid on an idle machine, where smaller loops would still gain
- * a little: chapter 04 with every loop split ran 23.8 s on two threads, as
- * it is 38.9 s; beside two busy processes, 300 steps took 38.0 s split and
- * 5.2 s as it is (04-block/README.md).
+ * The price is paid on an idle machine, where smaller loops would still
+ * gain: chapter 04 with every loop split (the limit at 4,096) ran 23.8 s
+ * on two threads against 33.2 s on one, while as it is both take about
+ * 38.5 s; but beside two busy processes, 300 steps took 38.0 s split and
+ * 5.2 s as it is (04-block/README.md). A stall of 7x is worse than a loss
+ * of 1.4x.
  *
  * Results never depend on this: the loops it guards give every element to
  * exactly one thread either way.

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 size_t param_table_add(param_table *pt, int ndim, size_t d0, size_t d1, const char *fmt, ...) {
     tensor_info *grown = realloc(pt->tensors, (size_t)(pt->n_tensors + 1) * sizeof *grown);
@@ -46,6 +47,15 @@ float *alloc_floats(size_t n, const char *what, error *e) {
         error_set(e, "out of memory allocating %s (%zu floats, %.1f MiB)", what, n,
                   (double)n * sizeof *p / (1024.0 * 1024.0));
     return p;
+}
+
+int check_fits_in_memory(double bytes, const char *what, error *e) {
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGE_SIZE);
+    double have = (double)pages * (double)page_size, gib = 1024.0 * 1024.0 * 1024.0;
+    if (pages > 0 && page_size > 0 && bytes > have)
+        return error_set(e, "%s needs %.1f GiB, more than this machine's %.1f GiB of memory", what,
+                         bytes / gib, have / gib);
+    return 0;
 }
 
 int param_table_declare(param_table *pt, const char *prefix, const tensor_spec *specs, int n,

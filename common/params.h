@@ -47,6 +47,11 @@ void param_table_free(param_table *pt);
 /* A zeroed float buffer of n elements (calloc), or NULL with an error. */
 float *alloc_floats(size_t n, const char *what, error *e);
 
+/* Fails with an error that names `what` when `bytes` is more than this
+ * machine's memory. calloc alone does not say so: Linux hands out address
+ * space freely and kills the process later, once the pages are used. */
+int check_fits_in_memory(double bytes, const char *what, error *e);
+
 /* ---- declaring tensors from a table, and pointing a struct at them ----
  *
  * A model keeps a struct of named float pointers into the buffer ("views",

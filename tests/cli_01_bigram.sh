@@ -7,6 +7,14 @@ P="$BIN/01-bigram/bigram"
 expect_chapter_program "$P" "01-bigram/bigram"
 expect_error "cannot open '$TMP/none.txt': No such file" "$P" --data "$TMP/none.txt"
 expect_error "is a directory" "$P" --data "$TMP"
+# the default texts are looked for from the current folder: elsewhere the
+# error says where to run from
+program=$(cd "$(dirname "$P")" && pwd)/$(basename "$P")
+mkdir -p "$TMP/elsewhere/deeper"
+cd "$TMP/elsewhere/deeper" || exit 1
+expect_error "^bigram: error: no training text: .* exists \(paths from the current folder: run \`make data\` and bigram from the repository's top folder, or pass --data PATH\)$" \
+    "$program"
+cd "$OLDPWD" || exit 1
 
 # ---- what stops the plot, each said in its own note (training goes on).
 # The program finds the plot script at ../common/plot/ from itself: a copy
@@ -39,4 +47,7 @@ expect_error "^bigram: error: cannot write the loss log '$TMP/full/loss.csv': No
     "$P" $SHORT --out "$TMP/full"
 # shellcheck disable=SC2086
 expect_lost_output bigram "$P" $SHORT --out "$TMP/to-full"
+# ... and a sample after training stops at the first character not written
+# shellcheck disable=SC2086
+expect_lost_output bigram "$P" $SHORT --sample 1000000000 --out "$TMP/to-full-sample"
 finish

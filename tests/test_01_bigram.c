@@ -193,6 +193,21 @@ START_TEST(test_gradient_check_catches_errors) {
 }
 END_TEST
 
+START_TEST(test_too_large_a_table_is_refused) {
+    /* a million characters: a 10^12-entry table, 14,901 GiB to train; said
+     * before any of it is allocated */
+    bigram m;
+    rng r;
+    rng_seed(&r, 1);
+    error e = {{0}};
+    ck_assert_int_eq(bigram_init(&m, 1000000, 1, 1, &r, &e), -1);
+    ck_assert_msg(strstr(e.msg, "a bigram of 1000000 characters (its 1000000 x 1000000 table, "
+                                "4 times) needs 14901.2 GiB, more than this machine's"),
+                  "got '%s'", e.msg);
+    ck_assert_ptr_null(m.params);
+}
+END_TEST
+
 START_TEST(test_untrained_loss_is_ln_vocab) {
     /* A model that knows nothing spreads its bets evenly and pays ln(V).
      * With an all-zero table that is exact; torch's N(0, 1) initialisation
@@ -411,6 +426,7 @@ static Suite *bigram_suite(void) {
     tc = tcase_create("model");
     tcase_add_test(tc, test_bigram_gradient);
     tcase_add_test(tc, test_gradient_check_catches_errors);
+    tcase_add_test(tc, test_too_large_a_table_is_refused);
     tcase_add_test(tc, test_untrained_loss_is_ln_vocab);
     tcase_add_test(tc, test_training_lowers_loss);
     suite_add_tcase(s, tc);

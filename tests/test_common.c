@@ -922,6 +922,15 @@ START_TEST(test_checkpoint_truncated_and_foreign) {
     /* a header length of 2^63: refused before any allocation */
     unsigned char huge[16] = {0, 0, 0, 0, 0, 0, 0, 0x80, '{', '}'};
     expect_parse_error(huge, sizeof huge, "header length 9223372036854775808");
+    /* a header longer than the limit, though the file holds it */
+    size_t big_len = 8 + (size_t)ST_MAX_HEADER + 8;
+    unsigned char *big = calloc(big_len, 1);
+    ck_assert_ptr_nonnull(big);
+    uint64_t header_len = (uint64_t)ST_MAX_HEADER + 1;
+    for (int i = 0; i < 8; i++)
+        big[i] = (unsigned char)(header_len >> (8 * i));
+    expect_parse_error(big, big_len, "header length 67108865: more than the 64 MiB a header may take");
+    free(big);
 }
 END_TEST
 
