@@ -4,7 +4,7 @@
 # strongest baseline) on the same GPU when python3 there has CUDA PyTorch.
 #
 #   bench preset=full device=NAME precision=P ms_per_iter=X tokens_per_s=Y mfu=Z
-#   [peer_ms_per_iter=P ratio=R]
+#   bench peer=torch-bf16-compile ms_per_iter=P ratio=R     (when the peer runs)
 # mfu: the model's FLOPs per second over the GPU's dense peak for that
 # precision (named in the line); median step time, evaluation excluded.
 set -eu

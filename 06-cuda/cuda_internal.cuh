@@ -98,8 +98,9 @@ __device__ inline float warp_max(float x) {
 }
 
 /* Sum over a block of BLOCK_SUM_THREADS threads (every thread passes its
- * partial sum; thread 0 gets the total), in a fixed order: a tree in shared
- * memory, so the result is the same every run. */
+ * partial sum and gets the total), in a fixed order: a tree in shared
+ * memory, so the result is the same every run. The last barrier lets a
+ * second call reuse `part` only once every thread has read the total. */
 #define BLOCK_SUM_THREADS 256
 __device__ inline float block_sum(float x) {
     __shared__ float part[BLOCK_SUM_THREADS];
@@ -110,7 +111,9 @@ __device__ inline float block_sum(float x) {
             part[threadIdx.x] += part[threadIdx.x + stride];
         __syncthreads();
     }
-    return part[0];
+    float total = part[0];
+    __syncthreads();
+    return total;
 }
 
 /* Dropout on the GPU needs a random number per element that any thread can
@@ -155,8 +158,6 @@ __device__ inline float weight_dropout_scale(uint32_t key, uint32_t col, uint32_
     return x < threshold ? 0.0f : keep_scale;
 }
 
-#endif
-
 /* C (m x n, column-major, as cuBLAS sees it) = alpha op(A) op(B) + beta C,
  * for `batch` matrices `stride` floats apart (batch 1: a single product),
  * in the precision chosen with cuda_set_precision. Row-major callers pass
@@ -164,3 +165,5 @@ __device__ inline float weight_dropout_scale(uint32_t key, uint32_t col, uint32_
 void gemm(cublasOperation_t op_a, cublasOperation_t op_b, int m, int n, int k, float alpha,
           const float *a, int lda, long long stride_a, const float *b, int ldb,
           long long stride_b, float beta, float *c, int ldc, long long stride_c, int batch);
+
+#endif

@@ -26,7 +26,8 @@ extern "C" {
  *   bf16  tensor cores on bfloat16 operands: what goes into and comes out
  *         of a matrix product is stored in bfloat16, the weights get a
  *         bfloat16 copy after each update, attention is the fused kernel
- *         (attention_fused.cu, head size 64); fp32 accumulation, fp32
+ *         (attention_fused.cu) when the head size is 64 (otherwise
+ *         attention.cu's, on floats); fp32 accumulation, fp32
  *         master weights, residual stream and statistics (fastest, ~1e-2). */
 typedef enum { PRECISION_FP32, PRECISION_TF32, PRECISION_BF16 } precision;
 

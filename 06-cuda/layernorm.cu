@@ -146,6 +146,7 @@ template <typename E>
 static void forward(float *res, operand *out, float *mean, float *rstd, const float *x,
                     const operand *y, const float *w, const float *b, int N, int C, float p,
                     uint64_t seed) {
+    REQUIRE(layernorm_cuda_supported(C)); /* a row fits the largest chunk count */
     if (C % 4 == 0) /* the 4-wide accesses: every row starts on a whole chunk */
         REQUIRE(aligned_to(16, res, x, w, b) && aligned_to(4 * sizeof(E), out, y));
     FOR_CHUNKS(forward_chunks, E, C, res, out, mean, rstd, x, y, w, b, N, C, p, seed);
@@ -270,8 +271,11 @@ extern "C" bool layernorm_cuda_supported(int C) { return C > 0 && C <= LN_MAX_C;
 /* As many blocks as the GPU runs at once (or fewer, if N is small). */
 static unsigned resident_blocks(const void *kernel, int threads, size_t shared, int N) {
     static int sms;
-    if (!sms)
-        CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    if (!sms) {
+        int device;
+        CUDA_CHECK(cudaGetDevice(&device));
+        CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    }
     int per_sm = 0;
     CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, shared));
     unsigned most = (unsigned)(per_sm > 0 ? per_sm : 1) * (unsigned)sms;
@@ -300,6 +304,7 @@ template <typename E>
 static void backward(float *dinp, operand *dbranch, const float *dres, float *dw, float *db,
                      const operand *dout, const float *inp, const float *w, const float *mean,
                      const float *rstd, int N, int C, float p, uint64_t seed) {
+    REQUIRE(layernorm_cuda_supported(C));
     if (C % 4 == 0)
         REQUIRE(aligned_to(16, dinp, dres, w, inp) && aligned_to(4 * sizeof(E), dbranch, dout));
     FOR_CHUNKS(backward_chunks, E, C, dinp, dbranch, dres, dw, db, dout, inp, w, mean, rstd, N,

@@ -1,7 +1,9 @@
 /*
  * matmul.cu - the linear layer on cuBLAS (mirrors chapter 02's
- * linear_forward/backward), and the one gemm() every matrix product of this
- * chapter goes through.
+ * linear_forward/backward), and the two ways this chapter calls cuBLAS:
+ * gemm() on floats (fp32 or tf32) and gemm_operands() on the operands of
+ * --precision (bf16 through cublasGemmEx). The fused attention alone does
+ * its products itself, on the tensor cores (attention_fused.cu).
  *
  * cuBLAS speaks column-major (Fortran) order; our arrays are row-major. A
  * row-major R x K matrix is the same bytes as a column-major K x R matrix,

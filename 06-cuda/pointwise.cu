@@ -1,6 +1,7 @@
 /*
  * pointwise.cu - the elementwise layer: GELU (mirrors 05's gelu_forward/
- * backward, with CUDA's own fast erff and expf). (The other elementwise
+ * backward, with CUDA's erff and expf, accurate to a few ulp; 05 has its
+ * own vectorised approximations). (The other elementwise
  * layers, the residual adds and their dropout, are fused into the
  * layernorms that read their output: layernorm.cu.)
  *

@@ -172,43 +172,53 @@ END_TEST
 /* ------------------------------------------------------------ layernorm */
 
 /* Widths that reach each of the backward kernel's instances (1, 2, 3, 4 and
- * 8 chunks of 4 columns per lane), and one that is not a multiple of 4
- * (element-by-element loads). */
-static const int LAYERNORM_WIDTHS[] = {37, 48, 200, 384, 500, 600};
+ * 8 chunks of 4 columns per lane), one that is not a multiple of 4
+ * (element-by-element loads), and one whose backward needs more than the
+ * default 48 KB of shared memory (1000: 64 KB). */
+static const int LAYERNORM_WIDTHS[] = {37, 48, 200, 384, 500, 600, 1000};
 #define N_LAYERNORM_WIDTHS ((int)(sizeof LAYERNORM_WIDTHS / sizeof LAYERNORM_WIDTHS[0]))
 
 /* loop index _i: every width with fp32 operands, then every width with
  * bf16 ones (out and dout; the residual stream, the statistics and the
- * gradients stay float) */
+ * gradients stay float); every other one with a bias (the GPT's layernorms
+ * have none, chapter 04's API does) */
 START_TEST(test_layernorm_matches_cpu) {
     enum { N = 70 };
     const int C = LAYERNORM_WIDTHS[_i % N_LAYERNORM_WIDTHS];
     precision prec = _i < N_LAYERNORM_WIDTHS ? PRECISION_FP32 : PRECISION_BF16;
+    bool bias = _i % 2 == 1;
     cuda_set_precision(prec);
     pair inp = random_pair(N * C, 2.0f), w = random_pair(C, 1.0f), dout = random_pair(N * C, 1.0f);
+    pair b = random_pair(C, 1.0f);
     pair out = poisoned_pair(N * C), mean = poisoned_pair(N), rstd = poisoned_pair(N);
-    pair dinp = random_pair(N * C, 0.1f), dw = random_pair(C, 0.1f); /* both accumulate */
-    float *ref_dinp = malloc(N * C * sizeof(float)), *ref_dw = malloc(C * sizeof(float));
+    /* the gradients accumulate */
+    pair dinp = random_pair(N * C, 0.1f), dw = random_pair(C, 0.1f), db = random_pair(C, 0.1f);
+    float *ref_dinp = malloc(N * C * sizeof(float)), *ref_dw = malloc(C * sizeof(float)),
+          *ref_db = malloc(C * sizeof(float));
     memcpy(ref_dinp, dinp.host, N * C * sizeof(float));
     memcpy(ref_dw, dw.host, C * sizeof(float));
+    memcpy(ref_db, db.host, C * sizeof(float));
     operand *out_op = operand_of(&out), *dout_op = operand_input(&dout); /* out: poisoned */
-    layernorm_forward(out.host, mean.host, rstd.host, inp.host, w.host, NULL, N, C);
-    layernorm_backward(ref_dinp, ref_dw, NULL, dout.host, inp.host, w.host, mean.host, rstd.host,
-                       N, C);
-    layernorm_forward_cuda(out_op, mean.dev, rstd.dev, inp.dev, w.dev, NULL, N, C);
-    layernorm_backward_cuda(dinp.dev, NULL, dinp.dev, dw.dev, NULL, dout_op, inp.dev, w.dev,
-                            mean.dev, rstd.dev, N, C, 0.0f, 0); /* dinp += */
+    layernorm_forward(out.host, mean.host, rstd.host, inp.host, w.host, bias ? b.host : NULL, N,
+                      C);
+    layernorm_backward(ref_dinp, ref_dw, bias ? ref_db : NULL, dout.host, inp.host, w.host,
+                       mean.host, rstd.host, N, C);
+    layernorm_forward_cuda(out_op, mean.dev, rstd.dev, inp.dev, w.dev, bias ? b.dev : NULL, N, C);
+    layernorm_backward_cuda(dinp.dev, NULL, dinp.dev, dw.dev, bias ? db.dev : NULL, dout_op,
+                            inp.dev, w.dev, mean.dev, rstd.dev, N, C, 0.0f, 0); /* dinp += */
     float tol = rounded_tolerance(prec);
     ck_assert_float_lt(operand_vs(out_op, N * C, out.host), tol);
     ck_assert_float_lt(device_vs(&mean, mean.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&rstd, rstd.host), FP32_TOL);
     ck_assert_float_lt(device_vs(&dinp, ref_dinp), tol);
     ck_assert_float_lt(device_vs(&dw, ref_dw), tol);
+    ck_assert_float_lt(device_vs(&db, ref_db), tol); /* untouched without a bias */
     dev_free(out_op);
     dev_free(dout_op);
     free(ref_dinp);
     free(ref_dw);
-    pair all[] = {inp, w, dout, out, mean, rstd, dinp, dw};
+    free(ref_db);
+    pair all[] = {inp, w, b, dout, out, mean, rstd, dinp, dw, db};
     free_pairs(all, sizeof all / sizeof all[0]);
 }
 END_TEST
@@ -358,6 +368,23 @@ START_TEST(test_fused_attention_dropout_matches_unfused) {
                             p, seed);
     dev_download(ref_out.host, ref_out.dev, F_OUT);
     dev_download(ref_dqkv.host, ref_dqkv.dev, F_QKV);
+    /* the dropout itself, which the comparison below cannot see (both
+     * kernels share the hash): about 1 - p of the causal weights kept and
+     * scaled by 1 / (1 - p), the rest exactly 0 */
+    float *a = malloc(n_att * sizeof(float)), *a_drop = malloc(n_att * sizeof(float));
+    dev_download(a, att, n_att);
+    dev_download(a_drop, att_drop, n_att);
+    size_t kept = 0, causal = 0;
+    for (size_t row = 0; row < F_ROWS; row++)
+        for (size_t u = 0; u <= row % FT; u++, causal++) {
+            size_t i = row * FT + u;
+            bool keep = a_drop[i] != 0.0f;
+            kept += keep;
+            ck_assert_float_eq_tol(a_drop[i], keep ? a[i] / (1.0f - p) : 0.0f, 1e-6f);
+        }
+    ck_assert_double_eq_tol((double)kept / causal, 1.0 - p, 0.01);
+    free(a);
+    free(a_drop);
     run_fused(&out, &dqkv, &qkv, &dout, p, seed);
     ck_assert_float_lt(device_vs(&out, ref_out.host), 1e-2f);
     ck_assert_float_lt(device_vs(&dqkv, ref_dqkv.host), 2e-2f);
@@ -703,6 +730,43 @@ START_TEST(test_fused_train_step_matches_cpu) {
 }
 END_TEST
 
+/* Sampling runs the model on one row that grows from a single token
+ * (01-bigram/generate.c): B = 1 and T short of the block, in bf16 a
+ * partial tile of the fused attention. The logits there equal the CPU's.
+ * Loop index _i: 0 fp32, 1 bf16. */
+START_TEST(test_short_rows_match_cpu) {
+    precision prec = _i ? PRECISION_BF16 : PRECISION_FP32;
+    cuda_set_precision(prec);
+    gpt_config c = {2, 2, 128, 80, 13, 0.0f};
+    rng init, drop;
+    rng_seed_stream(&init, 5, STREAM_INIT);
+    rng_seed_stream(&drop, 5, STREAM_DROPOUT);
+    error e = {{0}};
+    gpt *cpu = gpt_create(&c, 1, &init, &drop, &GPT_REFERENCE, &e), *host = NULL;
+    void *gpu = CUDA_BACKEND.create(&c, 3, &init, &drop, &host, &e);
+    ck_assert_msg(cpu && gpu, "%s", e.msg);
+    ck_assert_int_eq(memcmp(gpt_params(cpu), gpt_params(host),
+                            gpt_params_table(cpu)->total * sizeof(float)),
+                     0);
+    language_model lm = CUDA_BACKEND.language_model(gpu);
+    lm.set_training(lm.self, false);
+    gpt_set_training(cpu, false);
+    int x[80];
+    random_tokens(x, 80, c.vocab_size, &R);
+    const int lengths[] = {1, 2, 37, 63, 64, 65, 80};
+    for (size_t k = 0; k < sizeof lengths / sizeof lengths[0]; k++) {
+        int T = lengths[k];
+        gpt_forward(cpu, x, NULL, 1, T);
+        lm.forward(lm.self, x, NULL, 1, T);
+        float d = rel_diff(gpt_logits(cpu), lm.logits(lm.self), (size_t)T * c.vocab_size);
+        ck_assert_msg(d < (prec == PRECISION_FP32 ? 1e-4f : BF16_TOL),
+                      "T = %d: the logits differ by %g", T, (double)d);
+    }
+    CUDA_BACKEND.destroy(gpu);
+    gpt_free(cpu);
+}
+END_TEST
+
 /* ------------------------------------------------------------ dropout */
 
 /* The GPU model's loss at the host copy's weights (uploaded first: the
@@ -810,6 +874,8 @@ START_TEST(test_gpu_weights_run_on_cpu) {
     gpt_set_training(cpu, false);
     gpt_forward(cpu, x, NULL, B, T);
     ck_assert_float_lt(rel_diff(gpt_logits(cpu), gpu_logits, (size_t)B * T * c.vocab_size), 1e-4f);
+    free(x);
+    free(y);
     train_state_free(&st);
     gpt_free(cpu);
     CUDA_BACKEND.destroy(gpu);
@@ -841,6 +907,7 @@ static Suite *cuda_suite(void) {
     tcase_add_checked_fixture(tc, start_in_fp32, NULL);
     tcase_add_loop_test(tc, test_train_step_matches_cpu, PRECISION_FP32, PRECISION_BF16 + 1);
     tcase_add_test(tc, test_fused_train_step_matches_cpu);
+    tcase_add_loop_test(tc, test_short_rows_match_cpu, 0, 2);
     tcase_add_test(tc, test_gradient_with_dropout);
     tcase_add_test(tc, test_gpu_weights_run_on_cpu);
     suite_add_tcase(s, tc);
