@@ -1,6 +1,6 @@
 # gpt-from-scratch in C - one Makefile for every chapter.
 #
-#   make              build every chapter (and 06-cuda when nvcc is present)
+#   make              build every chapter (and 06-cuda when nvcc is present), after make deps
 #   make run          install what is missing, get the data, train, plot, sample
 #   make test         run every Check suite (make test-01 ... test-06, test-common)
 #   make bench        speed of the GPT against the PyTorch peer
