@@ -277,6 +277,9 @@ endif
 endif
 
 test: deps
+ifeq ($(HAVE_NVCC),)
+	@[ "$${REQUIRE_GPU:-0}" != 1 ] || { echo "test: REQUIRE_GPU=1, but chapter 06 is not built here (no nvcc at $(NVCC), or CUDA=0)" >&2; false; }
+endif
 	@$(MAKE) --no-print-directory compile
 	@$(RUN_SUITES) $(ALL_TESTS)
 

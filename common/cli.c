@@ -79,7 +79,7 @@ static const option_spec SPECS[] = {
     {"threads", "N", KIND_INT, FIELD(threads), 1, 1024, OPT_THREADS,
      "CPU threads (default: OMP_NUM_THREADS or all cores)"},
     {"precision", "P", KIND_STRING, FIELD(precision), 0, 0, OPT_PRECISION,
-     "matmul precision: fp32, tf32 or bf16"},
+     "matmul precision: fp32, tf32 (the default) or bf16"},
     {"ckpt", "FILE", KIND_STRING, FIELD(ckpt), 0, 0, OPT_CKPT, "checkpoint (.safetensors) to read"},
     {"prompt", "TEXT", KIND_STRING, FIELD(prompt), 0, 0, OPT_SAMPLING,
      "text to continue (default: a newline, or the first character of a vocabulary without "

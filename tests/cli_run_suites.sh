@@ -46,4 +46,13 @@ expect_runner 0 "$TMP/skip.sh"
 expect_stdout "SKIPPED: every suite was skipped"
 run env REQUIRE_GPU=1 "$R" "$TMP/pass.sh" "$TMP/skip.sh"
 if [ "$rc" -ne 0 ]; then ok; else not_ok "REQUIRE_GPU=1 accepted a skipped suite"; fi
+# the suites' scratch files go into a folder of the run's, gone after it
+fake scratch 'mktemp -d >"$OUTSIDE/made"; echo "100%: Checks: 1, Failures: 0, Errors: 0"'
+mkdir "$TMP/runs"
+run env TMPDIR="$TMP/runs" OUTSIDE="$TMP" "$R" "$TMP/scratch.sh"
+case $(cat "$TMP/made") in
+"$TMP"/runs/gpt-tests-*/*) ok ;;
+*) not_ok "a suite's mktemp made '$(cat "$TMP/made")', not a folder of the run's" ;;
+esac
+if [ -z "$(ls -A "$TMP/runs")" ]; then ok; else not_ok "the run left $(ls "$TMP/runs") behind"; fi
 finish

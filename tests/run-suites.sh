@@ -26,8 +26,12 @@ export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-60}
 # Results do not depend on it (nor on the thread count).
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 checks=0 failures=0 errors=0 skipped=0 broken=0
+# The suites' scratch files (test_tmpdir() in testutil.c, $TMP in lib.sh)
+# go into one folder of this run's, removed at its end, crash or not.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/gpt-tests-XXXXXX")
+export TMPDIR="$scratch"
+trap 'rm -rf "$scratch"' EXIT
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 
 for suite in "$@"; do
     name=$(basename "$suite")

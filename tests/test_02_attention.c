@@ -211,6 +211,22 @@ START_TEST(test_zero_queries_give_running_average) {
 }
 END_TEST
 
+START_TEST(test_attention_scores_known_values) {
+    /* Two positions, head size 4: q1 . k1 = 4, scaled by 1/sqrt(4) to 2,
+     * against q1 . k0 = 0, so row 1 is softmax(0, 2); row 0 sees only
+     * itself. Without the scale it would be softmax(0, 4). */
+    enum { T = 2, HS = 4 };
+    float q[T * HS] = {0, 0, 0, 0, 1, 1, 1, 1}, k[T * HS] = {0, 0, 0, 0, 1, 1, 1, 1};
+    float att[T * T];
+    attention_scores_forward(att, q, k, T, HS, HS);
+    double e2 = exp(2.0);
+    ck_assert_float_eq(att[0], 1.0f);
+    ck_assert_float_eq(att[1], 0.0f);
+    ck_assert_double_eq_tol(att[2], 1.0 / (1.0 + e2), 1e-6);
+    ck_assert_double_eq_tol(att[3], e2 / (1.0 + e2), 1e-6);
+}
+END_TEST
+
 START_TEST(test_attention_rows_are_causal_distributions) {
     enum { HS = 4, TT = 9 };
     rng r;
@@ -440,6 +456,7 @@ static Suite *attention_suite(void) {
 
     tc = tcase_create("attention");
     tcase_add_test(tc, test_zero_queries_give_running_average);
+    tcase_add_test(tc, test_attention_scores_known_values);
     tcase_add_test(tc, test_attention_rows_are_causal_distributions);
     tcase_add_test(tc, test_attention_gradients);
     suite_add_tcase(s, tc);

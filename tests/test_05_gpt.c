@@ -378,6 +378,39 @@ START_TEST(test_untrained_loss_near_ln_vocab) {
 }
 END_TEST
 
+/* GPT-2's initialisation, tensor by tensor: layernorm gains 1; the two
+ * projections into the residual stream (c_proj) N(0, 0.02 / sqrt(2L));
+ * every other matrix N(0, 0.02). Sample mean and std of thousands of
+ * draws: within 10% of the std (the estimate's own error is ~2%). */
+START_TEST(test_initialisation_is_gpt2s) {
+    gpt_config c = {4, 2, 64, 16, 65, 0.0f};
+    gpt *m = make_model(&c, 1, &GPT_FAST, 21);
+    const param_table *pt = gpt_params_table(m);
+    const float *params = gpt_params(m);
+    int checked = 0;
+    for (int i = 0; i < pt->n_tensors; i++) {
+        const tensor_info *t = &pt->tensors[i];
+        const float *x = params + t->offset;
+        if (t->ndim == 1) { /* the layernorms' gains: this GPT has no biases */
+            ck_assert_msg(strstr(t->name, "ln_"), "%s: a vector that is not a gain", t->name);
+            for (size_t j = 0; j < t->size; j++)
+                ck_assert_float_eq(x[j], 1.0f);
+        } else {
+            double sum = 0.0, sumsq = 0.0;
+            for (size_t j = 0; j < t->size; j++)
+                sum += x[j], sumsq += (double)x[j] * x[j];
+            double mean = sum / t->size, std = sqrt(sumsq / t->size - mean * mean);
+            double want = strstr(t->name, "c_proj.weight") ? 0.02 / sqrt(2.0 * c.n_layer) : 0.02;
+            ck_assert_msg(fabs(std - want) < 0.1 * want && fabs(mean) < 0.1 * want,
+                          "%s: mean %g, std %g; expected 0 and %g", t->name, mean, std, want);
+        }
+        checked++;
+    }
+    ck_assert_int_eq(checked, 2 + 6 * c.n_layer + 1); /* wte, wpe; per block; ln_f */
+    gpt_free(m);
+}
+END_TEST
+
 /* ------------------------------------------------------------ causality */
 
 START_TEST(test_gpt_is_causal) {
@@ -701,6 +734,7 @@ static Suite *gpt_suite(void) {
     tcase_add_test(tc, test_gpt_gradient_every_tensor);
     tcase_add_test(tc, test_gpt_gradient_with_dropout);
     tcase_add_test(tc, test_untrained_loss_near_ln_vocab);
+    tcase_add_test(tc, test_initialisation_is_gpt2s);
     tcase_add_test(tc, test_gpt_is_causal);
     tcase_add_test(tc, test_pytorch_logits_reproduced);
     suite_add_tcase(s, tc);

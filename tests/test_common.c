@@ -170,9 +170,15 @@ START_TEST(test_split_of_tiny_shakespeare_size) {
 END_TEST
 
 START_TEST(test_batch_targets_are_shifted_inputs) {
+    /* random letters: every window of 9 occurs once in the text, so a row
+     * found in a split's tokens came from that split (a periodic text
+     * repeats the train windows in val, and a batch from the wrong split
+     * would pass) */
     char text[400];
+    rng letters;
+    rng_seed(&letters, 11);
     for (int i = 0; i < 400; i++)
-        text[i] = (char)('A' + (i * 7) % 26);
+        text[i] = (char)('A' + rng_below(&letters, 26));
     dataset ds;
     error e;
     ck_assert_int_eq(dataset_from_text(&ds, text, sizeof text, NULL, &e), 0);
@@ -385,6 +391,41 @@ START_TEST(test_adamw_no_decay_when_zero) {
     ck_assert_float_eq(p[0], 3.0f); /* no gradient, no decay: unchanged */
     adamw_update(p, g, m, v, 1, &c, 0.5f, 0.1f, 2);
     ck_assert_float_eq_tol(p[0], 3.0f * (1.0f - 0.05f), 1e-6f);
+}
+END_TEST
+
+/* AdamW as nanoGPT configures it (betas 0.9 and 0.99, eps 1e-8, weight
+ * decay 0.1), through optimizer_step with DECAY_2D_ONLY: the matrix
+ * decays, the vector does not. Two steps against the formulas. */
+START_TEST(test_optimizer_step_nanogpt_2d_decay) {
+    param_table table = {0};
+    param_table_add(&table, 2, 1, 2, "w");
+    param_table_add(&table, 1, 2, 0, "b");
+    float params[4] = {1.0f, -2.0f, 1.0f, -2.0f}, grads[4];
+    language_model lm = {NULL, 2, 1, &table, params, grads, NULL, NULL, NULL, NULL, NULL};
+    train_config cfg = {.adamw = ADAMW_NANOGPT, .decay = DECAY_2D_ONLY};
+    train_state st;
+    error e = {{0}};
+    ck_assert_int_eq(train_state_init(&st, 4, 1, &e), 0);
+    const double g[2][2] = {{0.5, -0.25}, {0.1, 0.3}}, lr = 0.1;
+    double want[4] = {1.0, -2.0, 1.0, -2.0}, m[4] = {0}, v[4] = {0};
+    for (int t = 1; t <= 2; t++, st.step++) {
+        for (int i = 0; i < 4; i++) {
+            grads[i] = (float)g[t - 1][i % 2];
+            if (i < 2) /* the matrix */
+                want[i] *= 1.0 - lr * 0.1;
+            m[i] = 0.9 * m[i] + 0.1 * grads[i];
+            v[i] = 0.99 * v[i] + 0.01 * grads[i] * grads[i];
+            double m_hat = m[i] / (1.0 - pow(0.9, t)), v_hat = v[i] / (1.0 - pow(0.99, t));
+            want[i] -= lr * m_hat / (sqrt(v_hat) + 1e-8);
+        }
+        optimizer_step(&lm, &cfg, &st, (float)lr);
+        for (int i = 0; i < 4; i++)
+            ck_assert_double_eq_tol(params[i], want[i], 2e-6);
+    }
+    ck_assert_double_ne(params[0], params[2]); /* the decay told them apart */
+    train_state_free(&st);
+    param_table_free(&table);
 }
 END_TEST
 
@@ -610,14 +651,17 @@ START_TEST(test_cli_format_round_trips) {
                  .min_lr = 3e-4 * 0.1, .dropout = 0.1, .preset = "seed000"};
     static const char *const NAMES[] = {"iters", "batch", "seed", "lr", "min-lr", "dropout",
                                         "preset"};
-    char text[64];
+    char text[64], again[64];
     for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) {
         options back = {0};
         error e = {{0}};
         ck_assert_int_eq(cli_format(&o, NAMES[i], text, sizeof text), 0);
         ck_assert_msg(cli_set(&back, NAMES[i], text, &e) == 0, "%s '%s': %s", NAMES[i], text, e.msg);
-        ck_assert_msg(cli_format(&back, NAMES[i], text, sizeof text) == 0, "%s", NAMES[i]);
+        ck_assert_msg(cli_format(&back, NAMES[i], again, sizeof again) == 0, "%s", NAMES[i]);
+        ck_assert_str_eq(again, text); /* the value read back is the value written */
     }
+    ck_assert_int_eq(cli_format(&o, "iters", text, sizeof text), 0);
+    ck_assert_str_eq(text, "2000");
     /* the shortest text that reads back exactly */
     ck_assert_int_eq(cli_format(&o, "lr", text, sizeof text), 0);
     ck_assert_str_eq(text, "0.0003");
@@ -1028,7 +1072,8 @@ END_TEST
 
 /* A stand-in model for the loop's tests: one parameter, a loss that is
  * fine until forward pass number `nan_at`, then `bad` (NaN or infinite).
- * Counts the evaluation hook's calls. */
+ * Counts the evaluation hook's calls, and the forward passes made with
+ * dropout on (training) and off. */
 typedef struct {
     param_table table;
     float param, grad;
@@ -1036,6 +1081,8 @@ typedef struct {
     int evals_saved;
     long last_saved_step;
     float bad;
+    bool training;
+    long forwards_training, forwards_not_training;
 } fake_model;
 
 /* The losses that must stop training, and how the message names them. */
@@ -1053,11 +1100,18 @@ static float fake_forward(void *self, const int *x, const int *y, int B, int T) 
     (void)x, (void)y, (void)B, (void)T;
     fake_model *f = self;
     f->forwards++;
+    if (f->training)
+        f->forwards_training++;
+    else
+        f->forwards_not_training++;
     if (f->forwards == stop_at_forward)
         fake_stop = 1;
     return f->forwards > f->nan_at ? f->bad : 1.0f;
 }
 static void fake_backward(void *self) { ((fake_model *)self)->grad += 0.5f; }
+static void fake_set_training(void *self, bool training) {
+    ((fake_model *)self)->training = training;
+}
 static int fake_save(void *ctx, train_state *st, float train_loss, float val_loss, error *e) {
     (void)train_loss, (void)val_loss, (void)e;
     fake_model *f = ctx;
@@ -1071,7 +1125,7 @@ static int fake_save(void *ctx, train_state *st, float train_loss, float val_los
 static train_status fake_train(fake_model *f, train_config cfg, train_state *st, error *e) {
     param_table_add(&f->table, 1, 1, 0, "w");
     language_model lm = {f, 2, 4, &f->table, &f->param, &f->grad, fake_forward, fake_backward,
-                         NULL, NULL, NULL};
+                         NULL, fake_set_training, NULL};
     char text[200];
     for (int i = 0; i < 200; i++)
         text[i] = (char)('a' + i % 2);
@@ -1092,7 +1146,7 @@ static train_status fake_train(fake_model *f, train_config cfg, train_state *st,
 }
 
 START_TEST(test_nan_loss_stops_training) {
-    fake_model f = {{0}, 0.0f, 0.0f, 0, 0, 0, -1, BAD_LOSSES[_i].loss};
+    fake_model f = {.last_saved_step = -1, .bad = BAD_LOSSES[_i].loss};
     char expected[128];
     /* forwards: evaluation at step 0 (train, val) 1-2, training steps 0-4
      * 3-7, evaluation at step 5 8-9, training step 5 number 10 -> NaN */
@@ -1111,7 +1165,7 @@ START_TEST(test_nan_loss_stops_training) {
     ck_assert_int_eq(f.last_saved_step, 5);
     ck_assert_int_eq(st.step, 5);
     /* a NaN in an evaluation stops training too, before its checkpoint */
-    fake_model g = {{0}, 0.0f, 0.0f, 0, 8, 0, -1, BAD_LOSSES[_i].loss};
+    fake_model g = {.nan_at = 8, .last_saved_step = -1, .bad = BAD_LOSSES[_i].loss};
     train_state st2;
     ck_assert_int_eq(train_state_init(&st2, 1, 1, &e), 0);
     ck_assert_int_eq(fake_train(&g, cfg, &st2, &e), TRAIN_FAILED);
@@ -1120,6 +1174,21 @@ START_TEST(test_nan_loss_stops_training) {
     ck_assert_msg(strstr(e.msg, expected), "got '%s'", e.msg);
     ck_assert_int_eq(g.evals_saved, 1);
     train_state_free(&st2);
+    train_state_free(&st);
+}
+END_TEST
+
+/* Evaluations run with dropout off, training steps with it on: 10 steps
+ * evaluated at 0, 5 and 10 on 2 batches per split. */
+START_TEST(test_evaluation_turns_dropout_off) {
+    fake_model f = {.nan_at = LONG_MAX, .last_saved_step = -1, .bad = NAN};
+    train_config cfg = {.iters = 10, .eval_interval = 5, .eval_iters = 2};
+    train_state st;
+    error e = {{0}};
+    ck_assert_int_eq(train_state_init(&st, 1, 1, &e), 0);
+    ck_assert_int_eq(fake_train(&f, cfg, &st, &e), TRAIN_DONE);
+    ck_assert_int_eq(f.forwards_not_training, 3 * 2 * 2);
+    ck_assert_int_eq(f.forwards_training, 10);
     train_state_free(&st);
 }
 END_TEST
@@ -1137,7 +1206,7 @@ static train_status fake_run(fake_model *f, long start, bool evaluated, train_st
 
 /* Evaluations (hook calls) of fake_run from `start` to 10. */
 static int evaluations(long start, bool evaluated) {
-    fake_model f = {{0}, 0.0f, 0.0f, 0, LONG_MAX, 0, -1, NAN};
+    fake_model f = {.nan_at = LONG_MAX, .last_saved_step = -1, .bad = NAN};
     train_state st;
     ck_assert_int_eq(fake_run(&f, start, evaluated, &st), TRAIN_DONE);
     ck_assert_int_eq(st.step, 10);
@@ -1151,7 +1220,7 @@ START_TEST(test_signal_during_an_evaluation) {
      * abandoned, the run stops at step 0 with it still owed, and the
      * evaluation stream is as it was, so a resumed run draws the batches a
      * run never stopped would */
-    fake_model f = {{0}, 0.0f, 0.0f, 0, LONG_MAX, 0, -1, NAN};
+    fake_model f = {.nan_at = LONG_MAX, .last_saved_step = -1, .bad = NAN};
     stop_at_forward = 2;
     train_state st, fresh;
     ck_assert_int_eq(fake_run(&f, 0, false, &st), TRAIN_INTERRUPTED);
@@ -1211,6 +1280,7 @@ static Suite *common_suite(void) {
     tc = tcase_create("adamw");
     tcase_add_test(tc, test_adamw_matches_pytorch);
     tcase_add_test(tc, test_adamw_no_decay_when_zero);
+    tcase_add_test(tc, test_optimizer_step_nanogpt_2d_decay);
     tcase_add_test(tc, test_grad_clip);
     tcase_add_test(tc, test_lr_schedule);
     suite_add_tcase(s, tc);
@@ -1234,6 +1304,7 @@ static Suite *common_suite(void) {
     suite_add_tcase(s, tc);
 
     tc = tcase_create("training loop");
+    tcase_add_test(tc, test_evaluation_turns_dropout_off);
     tcase_add_loop_test(tc, test_nan_loss_stops_training, 0,
                         (int)(sizeof BAD_LOSSES / sizeof BAD_LOSSES[0]));
     tcase_add_test(tc, test_resuming_skips_the_saved_evaluation);

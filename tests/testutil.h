@@ -29,7 +29,9 @@ int run_suite(Suite *s);
 /* ---- fixtures: tests never touch data/ or runs/ ---- */
 
 /* Creates a fresh directory under $TMPDIR (or /tmp) and returns its path
- * (static storage, valid until the next call). */
+ * (static storage, valid until the next call). Nothing removes it: run
+ * through tests/run-suites.sh (make test-NN), TMPDIR is a folder of that
+ * run's, removed at its end. */
 const char *test_tmpdir(void);
 
 /* Writes len bytes to dir/name and returns the full path (static storage,
