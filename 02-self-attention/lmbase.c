@@ -91,7 +91,7 @@ void lm_base_free(lm_base *m) {
     memset(m, 0, sizeof *m);
 }
 
-void lm_base_embed(lm_base *m, const int *ids, int B, int T) {
+void lm_base_embed_forward(lm_base *m, const int *ids, int B, int T) {
     size_t N = (size_t)B * T;
     m->B = B;
     m->T = T;

@@ -62,7 +62,7 @@ int lm_base_finish(lm_base *m, rng *r, error *e);
 void lm_base_free(lm_base *m);
 
 /* x (B,T,C) = wte[ids] + wpe[t]; remembers ids (B,T) for the backward. */
-void lm_base_embed(lm_base *m, const int *ids, int B, int T);
+void lm_base_embed_forward(lm_base *m, const int *ids, int B, int T);
 
 /* logits (B,T,V) = h (B,T,C) @ lm_w^T + lm_b. With targets (B,T) returns the
  * mean cross-entropy (and remembers the targets), else 0. */

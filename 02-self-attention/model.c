@@ -75,7 +75,7 @@ float attention_model_forward(attention_model *m, const int *ids, const int *tar
     lm_base *b = &m->base;
     int C = b->C;
     size_t N = (size_t)B * T;
-    lm_base_embed(b, ids, B, T);
+    lm_base_embed_forward(b, ids, B, T);
     linear_forward(m->q, b->x, m->w.wq, NULL, N, C, C);
     linear_forward(m->k, b->x, m->w.wk, NULL, N, C, C);
     linear_forward(m->v, b->x, m->w.wv, NULL, N, C, C);

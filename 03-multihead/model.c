@@ -129,7 +129,7 @@ float multihead_model_forward(multihead_model *m, const int *ids, const int *tar
     int C = b->C, NH = m->NH;
     size_t N = (size_t)B * T;
     const multihead_weights *w = &m->w;
-    lm_base_embed(b, ids, B, T);
+    lm_base_embed_forward(b, ids, B, T);
     linear_forward(m->qkv, b->x, w->attn_w, NULL, N, C, 3 * C);
     multihead_scores_forward(m->att, m->qkv, B, T, C, NH);
     multihead_mix_forward(m->heads, m->att, m->qkv, B, T, C, NH);

@@ -123,7 +123,7 @@ static const float *stream_top(const transformer_model *m) {
 float transformer_forward(transformer_model *m, const int *ids, const int *targets, int B, int T) {
     lm_base *b = &m->base;
     int C = b->C;
-    lm_base_embed(b, ids, B, T);
+    lm_base_embed_forward(b, ids, B, T);
     const float *x = b->x;
     for (int l = 0; l < m->cfg.n_layer; l++) {
         block_forward(m->ops, &m->cfg.block, &m->w[l], &m->acts[l], x, B, T, m->training,
