@@ -589,13 +589,17 @@ END_TEST
 /* ------------------------------------------------------------ optimizer */
 
 /* Two tensors as the update sees them: a matrix of 3 slices (weight
- * decay) and a vector after it (none). */
+ * decay) and a vector after it (none). Loop index _i: 0 as the GPT trains
+ * (clipping bites); 1 with decay_all (the vector decays too) and a limit
+ * the gradient stays under (no clipping). */
 START_TEST(test_adamw_and_clipping_match_cpu) {
     enum { MATRIX = 2 * ADAMW_SLICE + 100, VECTOR = 5000, N = MATRIX + VECTOR };
     pair p = random_pair(N, 1.0f), g = random_pair(N, 0.05f), m = zero_pair(N), v = zero_pair(N);
     float *sumsq = dev_alloc(1), *partial = dev_alloc(GRAD_SUMSQ_PARTIALS);
     adamw_config c = ADAMW_NANOGPT;
-    const float max_norm = 1.0f; /* |g| ~ 0.05 sqrt(N) = 10: clipping bites */
+    const bool decay_all = _i == 1;
+    /* |g| ~ 0.05 sqrt(N) = 10: a limit of 1 bites, one of 1000 does not */
+    const float max_norm = decay_all ? 1000.0f : 1.0f;
     adamw_slice host[4];
     int n_slices = adamw_slices(host, 0, MATRIX, true);
     ck_assert_int_eq(n_slices, 3);
@@ -609,14 +613,14 @@ START_TEST(test_adamw_and_clipping_match_cpu) {
     for (long step = 1; step <= 3; step++) {
         grad_sumsq_cuda(sumsq, partial, g.dev, N);
         adamw_update_cuda(p.dev, g.dev, m.dev, v.dev, slices, n_slices, c.beta1, c.beta2, c.eps,
-                          1e-2f, c.weight_decay, false, step, sumsq, max_norm,
+                          1e-2f, c.weight_decay, decay_all, step, sumsq, max_norm,
                           step == 3 ? copy : NULL);
         float *clipped = malloc(N * sizeof(float));
         memcpy(clipped, g.host, N * sizeof(float));
         grad_clip(clipped, N, max_norm);
         adamw_update(p.host, clipped, m.host, v.host, MATRIX, &c, 1e-2f, c.weight_decay, step);
         adamw_update(p.host + MATRIX, clipped + MATRIX, m.host + MATRIX, v.host + MATRIX, VECTOR,
-                     &c, 1e-2f, 0.0f, step);
+                     &c, 1e-2f, decay_all ? c.weight_decay : 0.0f, step);
         free(clipped);
     }
     float norm_sq;
@@ -901,7 +905,7 @@ static Suite *cuda_suite(void) {
     tcase_add_test(tc, test_residual_layernorm);
     tcase_add_loop_test(tc, test_embedding_matches_cpu, 0, 2);
     tcase_add_loop_test(tc, test_crossentropy_matches_cpu, 0, 2);
-    tcase_add_test(tc, test_adamw_and_clipping_match_cpu);
+    tcase_add_loop_test(tc, test_adamw_and_clipping_match_cpu, 0, 2);
     suite_add_tcase(s, tc);
     tc = tcase_create("model");
     tcase_add_checked_fixture(tc, start_in_fp32, NULL);
