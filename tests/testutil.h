@@ -113,8 +113,12 @@ uint64_t hash_signs(uint64_t h, const float *x, size_t n);
 double grad_check_directions(objective_fn f, void *ctx, float *x, const float *g, size_t n,
                              int n_dirs, float eps, rng *r);
 
-/* Error tolerance for the checks above (see the comment there). */
-#define GRAD_TOL 2e-2
+/* Error tolerance for the checks above (see the comment there): four times
+ * the largest error the model checks print with GRAD_VERBOSE=1 (2.5e-3);
+ * every check passed at 5e-3 too, in the default build and in the
+ * valgrind one (BLAS=0, -O1). A layernorm mean taken over C - 1 columns
+ * shows an error of 0.024. */
+#define GRAD_TOL 1e-2
 
 /* Dropout makes the loss a random function of the weights: every forward
  * pass draws new masks. Rewind the dropout stream before every forward and
