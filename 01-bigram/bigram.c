@@ -12,7 +12,7 @@ int bigram_init(bigram *m, int V, int max_B, int max_T, rng *r, error *e) {
     memset(m, 0, sizeof *m);
     /* The table is V x V, and training keeps it four times (weights,
      * gradients, AdamW's two moments): a text of 40,000 distinct characters
-     * would need 26 GiB. Refused at once, not after minutes of filling it. */
+     * would need 24 GiB. Refused at once, not after minutes of filling it. */
     char what[96];
     snprintf(what, sizeof what, "a bigram of %d characters (its %d x %d table, 4 times)", V, V, V);
     if (check_fits_in_memory(4.0 * V * V * sizeof(float), what, e) != 0)

@@ -150,11 +150,16 @@ static unsigned elementwise_blocks(int B, int T, int C) {
     return blocks_for((size_t)B * T * C, BLOCK_THREADS);
 }
 
+/* The heads' width: they must tile C exactly. */
+static int head_size(int C, int NH) {
+    REQUIRE(NH > 0 && C % NH == 0);
+    return C / NH;
+}
+
 template <typename E>
 static void forward(operand *out, float *att, float *att_drop, const operand *qkv,
                     attention_scratch *s, int B, int T, int C, int NH, float p, uint64_t seed) {
-    REQUIRE(NH > 0 && C % NH == 0); /* the heads tile C exactly */
-    int hs = C / NH, BH = B * NH;
+    int hs = head_size(C, NH), BH = B * NH;
     long long head = (long long)T * hs, square = (long long)T * T;
     permute_kernel<<<elementwise_blocks(B, T, C), BLOCK_THREADS>>>(s->q, s->k, s->v,
                                                                     (const E *)qkv, B, T, NH, hs);
@@ -185,8 +190,7 @@ template <typename E>
 static void backward(operand *dqkv, const operand *dout, const float *att, const float *att_drop,
                      const operand *qkv, attention_scratch *s, int B, int T, int C, int NH,
                      float p, uint64_t seed) {
-    REQUIRE(NH > 0 && C % NH == 0);
-    int hs = C / NH, BH = B * NH;
+    int hs = head_size(C, NH), BH = B * NH;
     long long head = (long long)T * hs, square = (long long)T * T;
     float scale = 1.0f / sqrtf((float)hs);
     /* the forward's q, k, v again (cheaper to recompute than to keep), and

@@ -64,8 +64,9 @@ __device__ inline void store_chunk(T *row, const float v[4], int c, int C) {
 }
 
 /* The smallest instance (1, 2, 3, 4 or 8 chunks per lane) for C columns:
- * the GPT's 384 takes 3. */
+ * the GPT's 384 takes 3. A wider row fits none (LN_MAX_C). */
 static int chunks_for(int C) {
+    REQUIRE(layernorm_cuda_supported(C));
     int chunks = (C + 4 * WARP - 1) / (4 * WARP);
     return chunks <= 4 ? chunks : MAX_CHUNKS;
 }
@@ -146,7 +147,6 @@ template <typename E>
 static void forward(float *res, operand *out, float *mean, float *rstd, const float *x,
                     const operand *y, const float *w, const float *b, int N, int C, float p,
                     uint64_t seed) {
-    REQUIRE(layernorm_cuda_supported(C)); /* a row fits the largest chunk count */
     if (C % 4 == 0) /* the 4-wide accesses: every row starts on a whole chunk */
         REQUIRE(aligned_to(16, res, x, w, b) && aligned_to(4 * sizeof(E), out, y));
     FOR_CHUNKS(forward_chunks, E, C, res, out, mean, rstd, x, y, w, b, N, C, p, seed);
@@ -304,7 +304,6 @@ template <typename E>
 static void backward(float *dinp, operand *dbranch, const float *dres, float *dw, float *db,
                      const operand *dout, const float *inp, const float *w, const float *mean,
                      const float *rstd, int N, int C, float p, uint64_t seed) {
-    REQUIRE(layernorm_cuda_supported(C));
     if (C % 4 == 0)
         REQUIRE(aligned_to(16, dinp, dres, w, inp) && aligned_to(4 * sizeof(E), dbranch, dout));
     FOR_CHUNKS(backward_chunks, E, C, dinp, dbranch, dres, dw, db, dout, inp, w, mean, rstd, N,

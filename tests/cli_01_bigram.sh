@@ -9,7 +9,7 @@ expect_error "cannot open '$TMP/none.txt': No such file" "$P" --data "$TMP/none.
 expect_error "is a directory" "$P" --data "$TMP"
 # the default texts are looked for from the current folder: elsewhere the
 # error says where to run from
-program=$(cd "$(dirname "$P")" && pwd)/$(basename "$P")
+program=$(absolute_path "$P")
 mkdir -p "$TMP/elsewhere/deeper"
 cd "$TMP/elsewhere/deeper" || exit 1
 expect_error "^bigram: error: no training text: .* exists \(paths from the current folder: run \`make data\` and bigram from the repository's top folder, or pass --data PATH\)$" \

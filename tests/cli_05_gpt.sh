@@ -19,6 +19,18 @@ expect_same_run() {
         not_ok "$3: its loss.csv differs from $1/loss.csv"
     fi
 }
+# wait_for_checkpoint FILE: until a run started in the background has
+# written FILE (10 s at most)
+wait_for_checkpoint() {
+    i=0
+    while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+}
+# wait_for_line PATTERN LOG: until a run started in the background has
+# written a line matching PATTERN to LOG (20 s at most)
+wait_for_line() {
+    i=0
+    while ! grep -q "$1" "$2" && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+}
 text="$TMP/text.txt"
 make_fixture_text "$text"
 # a small model that trains in about a second
@@ -127,8 +139,7 @@ LONG_SAMPLE="--iters 2 --sample 100000000"
 # shellcheck disable=SC2086
 "$P" train $SMALL $LONG_SAMPLE --out "$TMP/sample-int" >"$TMP/sample-int.log" 2>&1 &
 pid=$!
-i=0
-while ! grep -q "^--- sample" "$TMP/sample-int.log" && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+wait_for_line "^--- sample" "$TMP/sample-int.log"
 kill -INT $pid
 i=0
 while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
@@ -188,7 +199,7 @@ cp -r "$TMP/half" "$TMP/half-copy"
 if grep -aq '"train.data":"/' "$TMP/half/last.safetensors"; then ok; else
     not_ok "last.safetensors does not hold --data as an absolute path"
 fi
-program=$(cd "$(dirname "$P")" && pwd)/$(basename "$P")
+program=$(absolute_path "$P")
 cd "$TMP" || exit 1
 expect_ok "$program" train --resume "$TMP/none.safetensors" --resu "$TMP/half/last.safetensors" \
     --iters 40
@@ -275,8 +286,7 @@ if [ -z "${RUNNER:-}" ]; then
     # shellcheck disable=SC2086
     "$P" train $SMALL $EVAL0 --out "$TMP/stop0" >"$TMP/stop0.log" 2>&1 &
     pid=$!
-    i=0
-    while ! grep -q "^gpt: data" "$TMP/stop0.log" && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+    wait_for_line "^gpt: data" "$TMP/stop0.log"
     kill -TERM $pid
     wait $pid
     if grep -q "stopped by signal 15 at step 0; saved" "$TMP/stop0.log"; then ok; else
@@ -285,13 +295,6 @@ if [ -z "${RUNNER:-}" ]; then
     expect_ok "$P" train --data "$text" --resume "$TMP/stop0/last.safetensors" --out "$TMP/stop0"
     expect_same_run "$TMP/no-stop" "$TMP/stop0" "resumed from step 0"
 fi
-
-# wait_for_checkpoint FILE: until a run started in the background has
-# written FILE (10 s at most)
-wait_for_checkpoint() {
-    i=0
-    while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-}
 
 # ---- signals: Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and SIGPIPE
 # (the reader of the output quit: `gpt train | head`) save a resumable

@@ -167,6 +167,11 @@ repeat_text() {
     done
 }
 
+# absolute_path FILE: FILE's path from /, to run it from another folder.
+absolute_path() {
+    echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+}
+
 # A small Shakespeare-like fixture text (no network, no data/ needed).
 make_fixture_text() {
     repeat_text "$1" 60 'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n'
